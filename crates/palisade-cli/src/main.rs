@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod id;
+mod ip;
 mod output;
 
 use std::process::ExitCode;
@@ -31,12 +32,15 @@ struct Cli {
 enum Command {
     /// Validate tenant, user and environment ids.
     Id(id::Args),
+    /// IP allowlists: decide whether a client address is allowed.
+    Ip(ip::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Id(args) => id::run(args),
+        Command::Ip(args) => ip::run(args),
     };
     output::finish(result)
 }

@@ -21,3 +21,7 @@
 #![warn(missing_docs)]
 
 pub use palisade_core as core;
+
+/// IP allowlists per tenant, trusted proxies, tower layer.
+#[cfg(feature = "ipfilter")]
+pub use palisade_ipfilter as ipfilter;
