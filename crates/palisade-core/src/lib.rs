@@ -8,6 +8,8 @@
 //!   tests, so every expiry rule is testable without sleeping;
 //! * [`secret`]: secret holders ([`SecretBytes`], [`SecretString`], [`SecretArray`]) that are
 //!   zeroized on drop, redacted in `Debug`, have no `Display`, and compare in constant time;
+//! * [`net`]: strict IP address and CIDR parsing ([`net::IpNet`]) and most-specific-match
+//!   lookups ([`net::PrefixMap`]), shared by the IP allowlist and egress crates;
 //! * [`random`]: bytes from the operating system's CSPRNG, the only randomness palisade uses;
 //! * [`throttle`]: failed-attempt counting with back-off and lockout, shared by the password and
 //!   TOTP crates;
@@ -39,6 +41,7 @@ pub mod clock;
 pub mod error;
 pub mod identity;
 pub mod ids;
+pub mod net;
 pub mod random;
 pub mod sealer;
 pub mod secret;

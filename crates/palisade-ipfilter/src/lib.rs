@@ -35,7 +35,6 @@
 pub mod allowlist;
 pub mod decision;
 pub mod error;
-pub mod net;
 pub mod policy;
 pub mod proxy;
 pub mod tenant;
@@ -45,7 +44,7 @@ pub mod tower;
 pub use allowlist::{Allowlist, Entry, EntryConfig};
 pub use decision::{Decision, Reason};
 pub use error::{EntryError, Error, LineError, Result};
-pub use net::IpNet;
+pub use palisade_core::net::{self, IpNet};
 pub use policy::{ProxyPolicy, TenantPolicy};
 pub use proxy::{ClientResolver, ForwardedHeader, Resolution, Source};
 pub use tenant::{Change, TenantAllowlists};

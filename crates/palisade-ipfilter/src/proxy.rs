@@ -29,7 +29,7 @@ use std::net::IpAddr;
 use serde::Deserialize;
 
 use crate::allowlist::Allowlist;
-use crate::net::{canonical, parse_addr_with_port};
+use palisade_core::net::{canonical, parse_addr_with_port};
 
 /// Which header the trusted proxies write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

@@ -13,8 +13,8 @@ use palisade_core::TenantId;
 use crate::allowlist::Allowlist;
 use crate::decision::{Decision, Reason};
 use crate::error::{Error, Result};
-use crate::net::canonical;
 use crate::policy::TenantPolicy;
+use palisade_core::net::canonical;
 
 #[derive(Debug)]
 struct TenantState {

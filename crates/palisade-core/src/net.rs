@@ -1,4 +1,8 @@
-//! [`IpNet`]: an address or CIDR range, parsed strictly and stored in canonical form.
+//! [`IpNet`]: an address or CIDR range, parsed strictly and stored in canonical form, and
+//! [`PrefixMap`]: networks compiled for fast most-specific-match lookups.
+//!
+//! Shared by `palisade-ipfilter` (allowlists, trusted proxies) and `palisade-egress` (outbound
+//! allow and deny rules), which must parse and match networks identically.
 //!
 //! * IPv4 (`192.0.2.7`, `192.0.2.0/24`) and IPv6 (`2001:db8::/32`); a bare address is a /32 or /128.
 //! * Host bits set after the prefix (`192.0.2.1/24`) are an error, never silently masked away.
@@ -11,7 +15,46 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use crate::error::EntryError;
+mod prefix_map;
+pub use prefix_map::PrefixMap;
+
+use thiserror::Error;
+
+/// Why a text is not an acceptable address or CIDR range.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// Nothing to parse.
+    #[error("empty entry: write an address (192.0.2.7) or a range (192.0.2.0/24)")]
+    Empty,
+    /// The address part is neither IPv4 nor IPv6.
+    #[error("{0:?} is not an IPv4 or IPv6 address")]
+    BadAddress(String),
+    /// An IPv6 zone id (`fe80::1%eth0`) is not meaningful across hosts.
+    #[error("zone ids ({0:?}) are not allowed: remove the '%...' part")]
+    ZoneId(String),
+    /// The prefix length is not a number in range.
+    #[error("prefix length {found:?} is not a number from 0 to {max}")]
+    BadPrefix {
+        /// What was written after the `/`.
+        found: String,
+        /// The family's maximum (32 or 128).
+        max: u8,
+    },
+    /// Bits are set after the prefix, so the range is ambiguous.
+    #[error("{entry} has host bits set: did you mean {network}? (ranges are never widened silently)")]
+    HostBitsSet {
+        /// The entry as written.
+        entry: String,
+        /// The network address with the host bits cleared.
+        network: String,
+    },
+    /// An IPv4-mapped IPv6 range that would cover all of IPv4.
+    #[error(
+        "{0} covers every IPv4-mapped address, i.e. all of IPv4: write 0.0.0.0/0 if that is really meant"
+    )]
+    MappedRangeTooWide(String),
+}
 
 /// An IP network: an address and a prefix length, with no host bits set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -45,19 +88,19 @@ fn mask_v6(prefix: u8) -> u128 {
 
 impl IpNet {
     /// Parses an address or CIDR range (see the module docs for the rules).
-    pub fn parse(text: &str) -> Result<Self, EntryError> {
+    pub fn parse(text: &str) -> Result<Self, NetError> {
         let text = text.trim();
         if text.is_empty() {
-            return Err(EntryError::Empty);
+            return Err(NetError::Empty);
         }
         if text.contains('%') {
-            return Err(EntryError::ZoneId(text.to_owned()));
+            return Err(NetError::ZoneId(text.to_owned()));
         }
         let (addr_text, prefix_text) = match text.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
         };
-        let addr = IpAddr::from_str(addr_text).map_err(|_| EntryError::BadAddress(addr_text.to_owned()))?;
+        let addr = IpAddr::from_str(addr_text).map_err(|_| NetError::BadAddress(addr_text.to_owned()))?;
         let max = max_prefix(&addr);
         let prefix = match prefix_text {
             None => max,
@@ -65,13 +108,13 @@ impl IpNet {
                 let ok = !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit());
                 match p.parse::<u8>() {
                     Ok(n) if ok && n <= max => n,
-                    _ => return Err(EntryError::BadPrefix { found: p.to_owned(), max }),
+                    _ => return Err(NetError::BadPrefix { found: p.to_owned(), max }),
                 }
             }
         };
         let net = IpNet { addr, prefix };
         if net.network() != addr {
-            return Err(EntryError::HostBitsSet {
+            return Err(NetError::HostBitsSet {
                 entry: text.to_owned(),
                 network: format!("{}/{}", net.network(), prefix),
             });
@@ -85,11 +128,11 @@ impl IpNet {
         IpNet { addr: ip, prefix: max_prefix(&ip) }
     }
 
-    fn canonicalize(self, text: &str) -> Result<Self, EntryError> {
+    fn canonicalize(self, text: &str) -> Result<Self, NetError> {
         if let IpAddr::V6(v6) = self.addr {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 if self.prefix <= 96 {
-                    return Err(EntryError::MappedRangeTooWide(text.to_owned()));
+                    return Err(NetError::MappedRangeTooWide(text.to_owned()));
                 }
                 return Ok(IpNet { addr: IpAddr::V4(v4), prefix: self.prefix - 96 });
             }
@@ -124,7 +167,7 @@ impl IpNet {
     }
 
     /// First and last address as integers (IPv4 in the low 32 bits).
-    pub(crate) fn range(&self) -> (u128, u128) {
+    pub fn range_bounds(&self) -> (u128, u128) {
         match self.addr {
             IpAddr::V4(a) => {
                 let start = u32::from(a);
@@ -145,8 +188,8 @@ impl fmt::Display for IpNet {
 }
 
 impl FromStr for IpNet {
-    type Err = EntryError;
-    fn from_str(s: &str) -> Result<Self, EntryError> {
+    type Err = NetError;
+    fn from_str(s: &str) -> Result<Self, NetError> {
         IpNet::parse(s)
     }
 }
@@ -194,11 +237,11 @@ mod tests {
 
     #[test]
     fn rejects_bad_entries_with_reasons() {
-        assert_eq!(IpNet::parse(""), Err(EntryError::Empty));
+        assert_eq!(IpNet::parse(""), Err(NetError::Empty));
         assert!(
-            matches!(IpNet::parse("10.0.0.1/8"), Err(EntryError::HostBitsSet { network, .. }) if network == "10.0.0.0/8")
+            matches!(IpNet::parse("10.0.0.1/8"), Err(NetError::HostBitsSet { network, .. }) if network == "10.0.0.0/8")
         );
-        assert!(matches!(IpNet::parse("2001:db8::1/32"), Err(EntryError::HostBitsSet { .. })));
+        assert!(matches!(IpNet::parse("2001:db8::1/32"), Err(NetError::HostBitsSet { .. })));
         for bad in [
             "10.0.0.0/33",
             "10.0.0.0/-1",
@@ -208,7 +251,7 @@ mod tests {
             "::/129",
             "10.0.0.0/1000",
         ] {
-            assert!(matches!(IpNet::parse(bad), Err(EntryError::BadPrefix { .. })), "{bad}");
+            assert!(matches!(IpNet::parse(bad), Err(NetError::BadPrefix { .. })), "{bad}");
         }
         for bad in [
             "10.0.0",
@@ -220,21 +263,18 @@ mod tests {
             "1.2.3.4.5",
             "::g",
         ] {
-            assert!(matches!(IpNet::parse(bad), Err(EntryError::BadAddress(_))), "{bad}");
+            assert!(matches!(IpNet::parse(bad), Err(NetError::BadAddress(_))), "{bad}");
         }
-        assert!(matches!(IpNet::parse("fe80::1%eth0"), Err(EntryError::ZoneId(_))));
-        assert!(matches!(IpNet::parse("fe80::%1/64"), Err(EntryError::ZoneId(_))));
+        assert!(matches!(IpNet::parse("fe80::1%eth0"), Err(NetError::ZoneId(_))));
+        assert!(matches!(IpNet::parse("fe80::%1/64"), Err(NetError::ZoneId(_))));
     }
 
     #[test]
     fn mapped_entries_become_ipv4_and_never_cover_all_of_it() {
         assert_eq!(net("::ffff:192.0.2.7"), net("192.0.2.7"));
         assert_eq!(net("::ffff:192.0.2.0/120"), net("192.0.2.0/24"));
-        assert_eq!(
-            IpNet::parse("::ffff:0:0/96"),
-            Err(EntryError::MappedRangeTooWide("::ffff:0:0/96".into()))
-        );
-        assert!(matches!(IpNet::parse("::ffff:0.0.0.0/96"), Err(EntryError::MappedRangeTooWide(_))));
+        assert_eq!(IpNet::parse("::ffff:0:0/96"), Err(NetError::MappedRangeTooWide("::ffff:0:0/96".into())));
+        assert!(matches!(IpNet::parse("::ffff:0.0.0.0/96"), Err(NetError::MappedRangeTooWide(_))));
         // A plain IPv6 range does not match IPv4 clients, mapped or not.
         assert!(!net("::/0").contains("::ffff:192.0.2.7".parse().unwrap()));
         assert!(!net("::/0").contains("192.0.2.7".parse().unwrap()));
