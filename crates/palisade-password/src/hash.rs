@@ -950,4 +950,42 @@ mod tests {
         assert!(h.verify(&pw("passwd"), &django).unwrap().matched);
         assert!(h.verify(&pw("passwd"), "$pbkdf2-sha256$i=1,l=32$c2FsdA$AAAA").is_err());
     }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    /// RFC 9106 §5 test vectors (Argon2d, Argon2i, Argon2id) with secret K and associated data X,
+    /// through the PHC parser: the PHC string carries `data=`, and K is the pepper.
+    #[test]
+    fn rfc9106_vectors() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/vectors/rfc/rfc9106_argon2.json"
+        ))
+        .unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let tests = doc["tests"].as_array().unwrap();
+        assert_eq!(tests.len(), 3);
+        for t in tests {
+            let id = t["variant"].as_str().unwrap().to_lowercase();
+            let field = |k: &str| unhex(t[k].as_str().unwrap());
+            let phc = format!(
+                "${id}$v=19$m={},t={},p={},data={}${}${}",
+                t["memoryKiB"],
+                t["passes"],
+                t["lanes"],
+                B64.encode(field("associatedData")),
+                B64.encode(field("salt")),
+                B64.encode(field("tag")),
+            );
+            let Stored::Argon2(parsed) = Stored::parse(&phc).unwrap() else { panic!("{phc}") };
+            let secret = SecretBytes::new(field("secret"));
+            let tag = parsed.compute(&field("password"), Some(&secret)).unwrap();
+            assert_eq!(tag.as_slice(), field("tag").as_slice(), "{id}");
+            // Without K the tag differs.
+            assert_ne!(parsed.compute(&field("password"), None).unwrap().as_slice(), field("tag").as_slice());
+            assert_eq!(parsed.encode(), phc);
+        }
+    }
 }
