@@ -12,6 +12,7 @@
 
 mod id;
 mod output;
+mod password;
 
 use std::process::ExitCode;
 
@@ -31,12 +32,15 @@ struct Cli {
 enum Command {
     /// Validate tenant, user and environment ids.
     Id(id::Args),
+    /// Check passwords against a policy, hash them with Argon2id, verify stored hashes.
+    Password(password::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Id(args) => id::run(args),
+        Command::Password(args) => password::run(args),
     };
     output::finish(result)
 }

@@ -47,6 +47,14 @@ pub enum Error {
         /// The key id found in the hash (hex).
         keyid: String,
     },
+    /// The password is longer than any policy allows; it was not hashed.
+    #[error("the password is {len} bytes long, above the {max}-byte limit for hashing: refuse it")]
+    PasswordTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
     /// Invalid hashing parameters or configuration.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -91,6 +99,7 @@ impl Error {
             | Error::Throttle(_)
             | Error::Random(_)
             | Error::Task(_) => ErrorClass::Unavailable,
+            Error::PasswordTooLong { .. } => ErrorClass::Rejected,
             _ => ErrorClass::Usage,
         }
     }

@@ -53,6 +53,11 @@ const B64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true),
 );
 
+/// The longest password, in UTF-8 bytes, that is hashed (4096 scalar values of up to 4 bytes:
+/// the most any [`crate::Policy`] allows). Longer input is refused by [`Hasher::hash`] and
+/// never matches in [`Hasher::verify`], without hashing work.
+pub const MAX_PASSWORD_BYTES: usize = 16 * 1024;
+
 /// Argon2id cost parameters for new hashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -349,6 +354,9 @@ impl Hasher {
     /// Hashes `password` (NFKC-normalized) into a new Argon2id PHC string. Blocks for the
     /// duration of the hash: see the module docs for async callers.
     pub fn hash(&self, password: &SecretString) -> Result<String> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(Error::PasswordTooLong { len: password.len(), max: MAX_PASSWORD_BYTES });
+        }
         let _permit = self.inner.limiter.acquire()?;
         self.hash_unlimited(password)
     }
@@ -384,6 +392,13 @@ impl Hasher {
     }
 
     fn verify_parsed(&self, password: &SecretString, parsed: &Stored) -> Result<Verification> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Ok(Verification {
+                matched: false,
+                needs_rehash: self.stale(parsed),
+                scheme: parsed.scheme(),
+            });
+        }
         let raw = password.expose_secret();
         let normalized = nfkc(raw);
         let mut matched = parsed.matches(self, normalized.as_bytes())?;
@@ -416,6 +431,9 @@ impl Hasher {
     /// Spends the time of one verification without a stored hash. Call it when a login names
     /// an account that does not exist, so that response times do not reveal which accounts do.
     pub fn dummy_verify(&self, password: &SecretString) -> Result<()> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Ok(());
+        }
         let _permit = self.inner.limiter.acquire()?;
         let p = &self.inner.params;
         let phc = Argon2Phc {
@@ -844,6 +862,15 @@ mod tests {
         assert!(!h.verify(&pw("hunter3"), &s).unwrap().matched);
         // Salted: two hashes of one password differ.
         assert_ne!(s, h.hash(&pw("hunter2")).unwrap());
+    }
+
+    #[test]
+    fn megabyte_password_is_refused_cheaply() {
+        let h = small();
+        let big = SecretString::new("a".repeat(1 << 20));
+        assert!(matches!(h.hash(&big), Err(Error::PasswordTooLong { .. })));
+        let stored = h.hash(&pw("a")).unwrap();
+        assert!(!h.verify(&big, &stored).unwrap().matched);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub mod policy;
 pub use breached::{BreachedPasswords, HibpList, sha1_digest};
 pub use error::{Error, Result};
 pub use expiry::ExpiryStatus;
-pub use hash::{HashParams, Hasher, Pepper, Scheme, Upgrade, Verification, VerifyLimits};
+pub use hash::{HashParams, Hasher, MAX_PASSWORD_BYTES, Pepper, Scheme, Upgrade, Verification, VerifyLimits};
 pub use limiter::{HashLimiter, HashPermit};
 pub use login::{LoginDecision, LoginGuard, LoginOutcome, LoginThrottle, LoginThrottleConfig, ThrottleScope};
 pub use palisade_core::throttle::{MemoryThrottleStore, ThrottleStore};

@@ -145,7 +145,7 @@ impl Policy {
             min_length: 12,
             max_length: 128,
             required_classes: vec![CharClass::Lower, CharClass::Upper, CharClass::Digit, CharClass::Symbol],
-            min_classes: 4,
+            min_classes: 0,
             min_strength: Some(3),
             reject_user_info: true,
             breached_threshold: 1,

@@ -18,7 +18,10 @@ fn check(stored: &str, scheme: Scheme, rehash: bool) {
     assert!(v.matched, "{stored}");
     assert_eq!(v.scheme, scheme, "{stored}");
     assert_eq!(v.needs_rehash, rehash, "{stored}");
-    assert!(!h.verify(&SecretString::from("correct horse battery stapl"), stored).unwrap().matched, "{stored}");
+    assert!(
+        !h.verify(&SecretString::from("correct horse battery stapl"), stored).unwrap().matched,
+        "{stored}"
+    );
     assert!(!h.verify(&SecretString::from(""), stored).unwrap().matched, "{stored}");
 }
 
@@ -57,7 +60,8 @@ fn argon2_cffi_all_variants() {
 #[test]
 fn argon2_cffi_unicode_password_unnormalized_bytes() {
     // argon2-cffi hashed the UTF-8 bytes of "pässwörd✓" as typed (NFC, already NFKC).
-    let stored = "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$/0PqP7u2LqpL+tXG/fC0b+GKkMU6uaTIaWpZuCx6JeQ";
+    let stored =
+        "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$/0PqP7u2LqpL+tXG/fC0b+GKkMU6uaTIaWpZuCx6JeQ";
     let h = hasher();
     assert!(h.verify(&SecretString::from("pässwörd✓"), stored).unwrap().matched);
     // The decomposed spelling normalizes to the same password.
