@@ -70,16 +70,24 @@ impl Peer {
 fn argon2id(c: &mut Criterion) {
     let mut peer = Peer::start();
     let pw = SecretString::from("correct horse battery staple");
-    for (name, params) in [("owasp_m19456_t2_p1", HashParams::OWASP), ("rfc9106_m65536_t3_p4", HashParams::RFC9106_SECOND)] {
+    for (name, params) in
+        [("owasp_m19456_t2_p1", HashParams::OWASP), ("rfc9106_m65536_t3_p4", HashParams::RFC9106_SECOND)]
+    {
         let hasher = Hasher::new(params).unwrap();
         let stored = hasher.hash(&pw).unwrap();
         let mut g = c.benchmark_group(format!("argon2id/{name}"));
         g.sample_size(20).measurement_time(Duration::from_secs(8)).warm_up_time(Duration::from_secs(1));
         g.bench_function(BenchmarkId::new("hash", "palisade"), |b| b.iter(|| hasher.hash(&pw).unwrap()));
-        g.bench_function(BenchmarkId::new("verify", "palisade"), |b| b.iter(|| assert!(hasher.verify(&pw, &stored).unwrap().matched)));
+        g.bench_function(BenchmarkId::new("verify", "palisade"), |b| {
+            b.iter(|| assert!(hasher.verify(&pw, &stored).unwrap().matched))
+        });
         if let Some(peer) = peer.as_mut() {
-            g.bench_function(BenchmarkId::new("hash", "argon2-cffi"), |b| b.iter(|| peer.call("hash", &params)));
-            g.bench_function(BenchmarkId::new("verify", "argon2-cffi"), |b| b.iter(|| peer.call(&stored, &params)));
+            g.bench_function(BenchmarkId::new("hash", "argon2-cffi"), |b| {
+                b.iter(|| peer.call("hash", &params))
+            });
+            g.bench_function(BenchmarkId::new("verify", "argon2-cffi"), |b| {
+                b.iter(|| peer.call(&stored, &params))
+            });
         }
         g.finish();
     }

@@ -46,7 +46,9 @@ pub async fn run() -> anyhow::Result<()> {
     let v = hasher.verify(&password, &stored)?;
     step(format!("verify: match = {}, needs_rehash = {}", v.matched, v.needs_rehash));
     let imported = "$2b$04$f.yM3ULeqHFsuSNQavO8Te/JBXGwHcKpJD0l6BlsSCnSDTIIZfH.q"; // bcrypt, cost 4
-    if let Upgrade::MatchRehashed(new) = hasher.verify_and_upgrade(&SecretString::from("correct horse battery staple"), imported)? {
+    if let Upgrade::MatchRehashed(new) =
+        hasher.verify_and_upgrade(&SecretString::from("correct horse battery staple"), imported)?
+    {
         step(format!("imported bcrypt hash verified and upgraded to {}…", new.get(..40).unwrap_or(&new)));
     }
 
@@ -56,7 +58,9 @@ pub async fn run() -> anyhow::Result<()> {
         let status = enterprise.expiry_status(set, false, set + Duration::days(days));
         let what = match status {
             ExpiryStatus::Current { .. } => "current".to_owned(),
-            ExpiryStatus::ExpiringSoon { remaining, .. } => format!("expiring in {} days: warn", remaining.whole_days()),
+            ExpiryStatus::ExpiringSoon { remaining, .. } => {
+                format!("expiring in {} days: warn", remaining.whole_days())
+            }
             ExpiryStatus::Expired { .. } => "expired: force a change".to_owned(),
             ExpiryStatus::ChangeRequired => "change required".to_owned(),
             _ => "other".to_owned(),
@@ -66,7 +70,8 @@ pub async fn run() -> anyhow::Result<()> {
 
     // 4. Login throttling: unknown accounts look exactly like known ones.
     let clock = Arc::new(ManualClock::new(set));
-    let throttle = LoginThrottle::new(LoginThrottleConfig::default(), Arc::new(MemoryThrottleStore::default()), clock)?;
+    let throttle =
+        LoginThrottle::new(LoginThrottleConfig::default(), Arc::new(MemoryThrottleStore::default()), clock)?;
     let guard = LoginGuard::new(hasher, throttle);
     let ip: IpAddr = "203.0.113.9".parse()?;
     let mut last = (None, None);
@@ -79,7 +84,9 @@ pub async fn run() -> anyhow::Result<()> {
         step(format!("5th failure, real account: {a:?}"));
         step(format!("5th failure, unknown account: {b:?} (same answer)"));
     }
-    if let LoginOutcome::Throttled { retry_after, .. } = guard.attempt("alice", ip, Some(&stored), password).await? {
+    if let LoginOutcome::Throttled { retry_after, .. } =
+        guard.attempt("alice", ip, Some(&stored), password).await?
+    {
         step(format!("even the right password waits {} minutes now", retry_after.whole_minutes()));
     }
     Ok(())

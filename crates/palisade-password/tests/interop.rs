@@ -144,3 +144,46 @@ fn our_hashes_have_the_reference_encoding() {
     assert_eq!(parts[5].len(), 43); // 32-byte tag
     assert!(!s.contains('='.to_string().as_str().repeat(2).as_str()));
 }
+
+#[test]
+fn reference_argon2_cli_hashes_verify() {
+    // Fixed outputs of the reference `argon2` tool (Debian package argon2, 20171227):
+    //   echo -n password | argon2 somesalt -id -t 2 -m 10 -p 2 -l 24 -e
+    //   echo -n password | argon2 somesalt -d -t 1 -k 64 -p 1 -v 10 -e
+    let h = hasher();
+    for stored in [
+        "$argon2id$v=19$m=1024,t=2,p=2$c29tZXNhbHQ$SXRPdBUYF/q82eTzDqzEkG0+sFSFPpb/",
+        "$argon2d$v=16$m=64,t=1,p=1$c29tZXNhbHQ$BDttV45bckoRtgeAmxDKDf21Ruglm1x79meMBV3Xkjs",
+    ] {
+        assert!(h.verify(&SecretString::from("password"), stored).unwrap().matched, "{stored}");
+        assert!(!h.verify(&SecretString::from("passwore"), stored).unwrap().matched, "{stored}");
+    }
+}
+
+/// Live round trip with the reference tool, when it is installed (scripts/packages.d/password.txt).
+#[test]
+fn reference_argon2_cli_live_roundtrip() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let spawn = Command::new("argon2")
+        .args(["saltsaltsalt", "-id", "-t", "1", "-k", "256", "-p", "2", "-e"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn();
+    let mut child = match spawn {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(std::env::var("CI").is_err(), "the argon2 tool is required under CI: {e}");
+            eprintln!("skipping: the reference argon2 tool is not installed ({e})");
+            return;
+        }
+    };
+    child.stdin.take().unwrap().write_all("pässwörd and spaces".as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stored = String::from_utf8(out.stdout).unwrap();
+    let stored = stored.trim();
+    assert!(stored.starts_with("$argon2id$v=19$m=256,t=1,p=2$"), "{stored}");
+    let h = hasher();
+    assert!(h.verify(&SecretString::from("pässwörd and spaces"), stored).unwrap().matched);
+    assert!(!h.verify(&SecretString::from("passwörd and spaces"), stored).unwrap().matched);
+}
