@@ -54,7 +54,9 @@ impl CostArgs {
 enum PasswordCommand {
     /// Judge the password on stdin against a policy: exit 0 if acceptable, 1 with every violation.
     Check {
-        /// A policy file (.toml or .json) or a preset: `nist` (NIST SP 800-63B) or `enterprise`.
+        /// A policy file (.toml or .json) or a preset: `nist` (NIST SP 800-63B-4, the default), `nist-mfa`
+        /// (the same with 8 characters minimum, for passwords used only with a second factor) or
+        /// `enterprise`.
         #[arg(long, value_name = "FILE|nist|enterprise")]
         policy: String,
         /// The account's username (the password may not contain it).
@@ -130,7 +132,7 @@ fn load_policy(spec: &str) -> anyhow::Result<Policy> {
         if let Some(p) = Policy::preset(spec) {
             return Ok(p);
         }
-        bail!("--policy {spec:?}: no such file, and not a preset (use nist or enterprise)");
+        bail!("--policy {spec:?}: no such file, and not a preset (use nist, nist-mfa or enterprise)");
     }
     Ok(Policy::from_path(path)?)
 }

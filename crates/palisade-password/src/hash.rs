@@ -708,8 +708,11 @@ impl Argon2Phc {
         if salt.len() < 8 {
             return Err(bad("the salt is shorter than 8 bytes"));
         }
-        if hash.len() < 4 {
-            return Err(bad("the hash is shorter than 4 bytes"));
+        if hash.len() < 4 || hash.len() > 1024 {
+            return Err(bad("the hash must be 4 to 1024 bytes"));
+        }
+        if salt.len() > 1024 {
+            return Err(bad("the salt is longer than 1024 bytes"));
         }
         if keyid.len() > 8 || data.len() > 32 {
             return Err(bad("keyid is longer than 8 bytes or data longer than 32"));
@@ -818,6 +821,9 @@ impl Pbkdf2Hash {
         };
         if hash.len() < 16 || hash.len() > 64 {
             return Err(bad("the hash must be 16 to 64 bytes"));
+        }
+        if salt.len() > 1024 {
+            return Err(bad("the salt is longer than 1024 bytes"));
         }
         if out_len.is_some_and(|l| l as usize != hash.len()) {
             return Err(bad("l= does not match the hash length"));

@@ -136,6 +136,12 @@ impl Policy {
         }
     }
 
+    /// [`Policy::nist_800_63b`] for passwords used only as one factor of multi-factor
+    /// authentication: NIST SP 800-63B-4 §3.1.1.2 lowers the minimum length to 8.
+    pub fn nist_800_63b_mfa() -> Self {
+        Self { min_length: 8, ..Self::nist_800_63b() }
+    }
+
     /// For organizations whose auditors require composition and rotation (PCI DSS v4.0 §8.3,
     /// CIS benchmarks): at least 12 characters with a lowercase and an uppercase letter, a digit
     /// and a symbol; zxcvbn score at least 3; the last 24 passwords refused; expiry after 90
@@ -156,10 +162,11 @@ impl Policy {
         }
     }
 
-    /// A preset by name: `nist` (or `nist_800_63b`, `nist-800-63b`) or `enterprise`.
+    /// A preset by name: `nist` (or `nist_800_63b`, `nist-800-63b`), `nist-mfa` or `enterprise`.
     pub fn preset(name: &str) -> Option<Self> {
-        match name.to_ascii_lowercase().as_str() {
-            "nist" | "nist_800_63b" | "nist-800-63b" | "default" => Some(Self::nist_800_63b()),
+        match name.to_ascii_lowercase().replace('_', "-").as_str() {
+            "nist-mfa" | "nist-800-63b-mfa" => Some(Self::nist_800_63b_mfa()),
+            "nist" | "nist-800-63b" | "default" => Some(Self::nist_800_63b()),
             "enterprise" => Some(Self::enterprise()),
             _ => None,
         }
