@@ -276,7 +276,7 @@ struct Inner {
 }
 
 impl Default for Hasher {
-    /// OWASP parameters, no pepper, default limits and limiter.
+    /// OWASP parameters, no pepper, default limits, the process-wide [`HashLimiter::global`].
     fn default() -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -284,7 +284,7 @@ impl Default for Hasher {
                 pepper: None,
                 old_peppers: Vec::new(),
                 limits: VerifyLimits::default(),
-                limiter: HashLimiter::default(),
+                limiter: HashLimiter::global(),
             }),
         }
     }

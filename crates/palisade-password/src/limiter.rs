@@ -67,6 +67,13 @@ impl HashLimiter {
         }
     }
 
+    /// The process-wide limiter (the [`Default`] configuration) that every `Hasher` uses unless
+    /// given another one, so that several hashers in one process share one bound.
+    pub fn global() -> HashLimiter {
+        static GLOBAL: std::sync::OnceLock<HashLimiter> = std::sync::OnceLock::new();
+        GLOBAL.get_or_init(HashLimiter::default).clone()
+    }
+
     /// The concurrency bound.
     pub fn max_concurrent(&self) -> usize {
         self.max_concurrent
