@@ -140,6 +140,8 @@ fn load_policy(spec: &str) -> anyhow::Result<Policy> {
 #[derive(Serialize)]
 struct CheckReport<'a> {
     acceptable: bool,
+    /// Same as `acceptable`, named like `palisade id check`'s field.
+    valid: bool,
     policy: &'a str,
     violations: Vec<Violation>,
 }
@@ -170,7 +172,12 @@ pub fn run(args: Args) -> Outcome {
                 ctx = ctx.breached(l);
             }
             let violations = pol.validate(&password, &ctx).err().map(|v| v.into_vec()).unwrap_or_default();
-            let report = CheckReport { acceptable: violations.is_empty(), policy: &policy, violations };
+            let report = CheckReport {
+                acceptable: violations.is_empty(),
+                valid: violations.is_empty(),
+                policy: &policy,
+                violations,
+            };
             emit(json, &report, || {
                 if report.acceptable {
                     "acceptable".to_owned()
