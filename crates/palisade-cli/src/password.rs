@@ -20,6 +20,11 @@ const MAX_STDIN: u64 = 16 * 1024 * 1024;
 
 /// Arguments of `palisade password`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The password is read from stdin. Exactly one trailing line ending (\\n or \\r\\n) is \
+removed, so `echo pw |` and `printf pw |` agree; all other characters, spaces included, are part \
+of the password. Input must be UTF-8."
+)]
 pub struct Args {
     #[command(subcommand)]
     command: PasswordCommand,
