@@ -173,12 +173,37 @@ impl Policy {
     }
 
     /// Parses a policy from TOML or JSON text (`format` is `"toml"` or `"json"`) and checks it.
+    ///
+    /// Fields not given come from the NIST preset, or from the preset named by an optional
+    /// `preset` key (`"nist"`, `"nist-mfa"`, `"enterprise"`), so a file can say
+    /// `preset = "enterprise"` and change only what differs.
     pub fn from_str_as(text: &str, format: &str) -> Result<Self> {
-        let policy: Policy = match format {
-            "toml" => toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?,
-            "json" => serde_json::from_str(text).map_err(|e| Error::Config(e.to_string()))?,
-            other => return Err(Error::Config(format!("unknown policy format {other:?}: use toml or json"))),
+        let cfg = |e: String| Error::Config(e);
+        let mut value: serde_json::Value = match format {
+            "toml" => {
+                let t: toml::Value = toml::from_str(text).map_err(|e| cfg(e.to_string()))?;
+                serde_json::to_value(t).map_err(|e| cfg(e.to_string()))?
+            }
+            "json" => serde_json::from_str(text).map_err(|e| cfg(e.to_string()))?,
+            other => return Err(cfg(format!("unknown policy format {other:?}: use toml or json"))),
         };
+        let Some(fields) = value.as_object_mut() else {
+            return Err(cfg("a policy must be a table / object of fields".to_owned()));
+        };
+        let base = match fields.remove("preset") {
+            None => Self::nist_800_63b(),
+            Some(serde_json::Value::String(name)) => Self::preset(&name)
+                .ok_or_else(|| cfg(format!("unknown preset {name:?}: use nist, nist-mfa or enterprise")))?,
+            Some(_) => return Err(cfg("preset must be a string: nist, nist-mfa or enterprise".to_owned())),
+        };
+        let mut merged = serde_json::to_value(&base).map_err(|e| cfg(e.to_string()))?;
+        if let Some(m) = merged.as_object_mut() {
+            for (k, v) in std::mem::take(fields) {
+                let k = if k == "min_score" { "min_strength".to_owned() } else { k };
+                m.insert(k, v);
+            }
+        }
+        let policy: Policy = serde_json::from_value(merged).map_err(|e| cfg(e.to_string()))?;
         let problems = policy.validate_config();
         if problems.is_empty() { Ok(policy) } else { Err(Error::Config(problems.join("; "))) }
     }

@@ -213,6 +213,15 @@ fn presets_and_loading() {
     assert_eq!((p.min_length, p.history, p.max_length), (10, 5, 128));
     let p = Policy::from_str_as(r#"{"min_score": 2, "max_age_days": 60}"#, "json").unwrap();
     assert_eq!((p.min_strength, p.max_age_days), (Some(2), Some(60)));
+    let p = Policy::from_str_as("preset = \"enterprise\"\nhistory = 5", "toml").unwrap();
+    assert_eq!(p, Policy { history: 5, ..Policy::enterprise() });
+    let p = Policy::from_str_as(
+        r#"{"preset": "enterprise", "max_age_days": null, "min_age_days": null}"#,
+        "json",
+    )
+    .unwrap();
+    assert_eq!((p.max_age_days, p.min_length), (None, 12));
+    assert!(Policy::from_str_as("preset = \"lax\"", "toml").unwrap_err().to_string().contains("lax"));
     let e = Policy::from_str_as("min_lenght = 10", "toml").unwrap_err().to_string();
     assert!(e.contains("min_lenght"), "{e}");
     let e = Policy::from_str_as(r#"{"min_length": 0, "max_length": 10, "min_strength": 7}"#, "json")
