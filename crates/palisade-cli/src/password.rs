@@ -9,8 +9,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use palisade::core::SecretString;
-use palisade::password::{Context, HashParams, Hasher, HibpList, Policy, Violation};
+use palisade::core::{SecretBytes, SecretString};
+use palisade::password::{Context, HashParams, Hasher, HibpList, Pepper, Policy, Violation};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -41,6 +41,12 @@ struct CostArgs {
     /// Argon2id lanes (default: 1).
     #[arg(long, value_name = "P", default_value_t = HashParams::OWASP.parallelism)]
     parallelism: u32,
+    /// A file holding the pepper (Argon2 secret key, raw bytes, at least 16); needs --pepper-id.
+    #[arg(long, value_name = "FILE", requires = "pepper_id")]
+    pepper_file: Option<PathBuf>,
+    /// The pepper's id (1-8 bytes), written in hashes as the PHC `keyid`.
+    #[arg(long, value_name = "ID", requires = "pepper_file")]
+    pepper_id: Option<String>,
 }
 
 impl CostArgs {
@@ -51,7 +57,18 @@ impl CostArgs {
             parallelism: self.parallelism,
             ..HashParams::OWASP
         };
-        Ok(Hasher::new(params)?)
+        let hasher = Hasher::new(params)?;
+        match (&self.pepper_file, &self.pepper_id) {
+            (Some(file), Some(id)) => {
+                let key = Zeroizing::new(
+                    std::fs::read(file)
+                        .with_context(|| format!("reading the pepper from {}", file.display()))?,
+                );
+                let pepper = Pepper::new(id.as_bytes(), SecretBytes::from_slice(&key))?;
+                Ok(hasher.with_pepper(pepper))
+            }
+            _ => Ok(hasher),
+        }
     }
 }
 

@@ -250,3 +250,37 @@ fn verify_bad_input_is_a_usage_error() {
         .code(2);
     palisade().args(["password", "verify"]).write_stdin("pw").assert().code(2);
 }
+
+#[test]
+fn pepper_from_a_file() {
+    let dir = std::env::temp_dir().join(format!("palisade-pw-pepper-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("pepper.bin");
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    let k = key.to_str().unwrap();
+    let small = ["--memory-kib", "64", "--iterations", "1"];
+    let out = palisade()
+        .args(["password", "hash", "--pepper-file", k, "--pepper-id", "k1"])
+        .args(small)
+        .write_stdin("pw\n")
+        .assert()
+        .code(0);
+    let phc = String::from_utf8(out.get_output().stdout.clone()).unwrap().trim().to_owned();
+    assert!(phc.contains(",keyid=azE$"), "{phc}");
+    palisade()
+        .args(["password", "verify", "--hash", &phc, "--pepper-file", k, "--pepper-id", "k1"])
+        .args(small)
+        .write_stdin("pw")
+        .assert()
+        .code(0);
+    palisade()
+        .args(["password", "verify", "--hash", &phc, "--pepper-file", k, "--pepper-id", "k1"])
+        .args(small)
+        .write_stdin("px")
+        .assert()
+        .code(1);
+    // Without the pepper the hash cannot be checked: a usage error, not a mismatch.
+    palisade().args(["password", "verify", "--hash", &phc]).write_stdin("pw").assert().code(2);
+    palisade().args(["password", "hash", "--pepper-file", k]).write_stdin("pw").assert().code(2);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -871,6 +871,19 @@ mod tests {
     }
 
     #[test]
+    fn hashing_is_shed_when_the_limiter_is_saturated() {
+        let limiter = HashLimiter::new(1, 0, std::time::Duration::from_millis(10));
+        let h = small().with_limiter(limiter.clone());
+        let stored = small().hash(&pw("x")).unwrap();
+        let held = limiter.acquire().unwrap();
+        assert!(matches!(h.hash(&pw("x")), Err(Error::Overloaded { in_flight: 1, .. })));
+        assert!(matches!(h.verify(&pw("x"), &stored), Err(Error::Overloaded { .. })));
+        assert_eq!(h.verify(&pw("x"), &stored).unwrap_err().class(), palisade_core::ErrorClass::Unavailable);
+        drop(held);
+        assert!(h.verify(&pw("x"), &stored).unwrap().matched);
+    }
+
+    #[test]
     fn megabyte_password_is_refused_cheaply() {
         let h = small();
         let big = SecretString::new("a".repeat(1 << 20));
