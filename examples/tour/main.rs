@@ -9,6 +9,7 @@
 
 mod core;
 mod ipfilter;
+mod password;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {
@@ -32,6 +33,8 @@ async fn main() -> anyhow::Result<()> {
 
     chapter("IP allowlists per tenant, behind trusted proxies");
     ipfilter::run().await?;
+    chapter("Passwords: policy, Argon2id storage, expiry, login throttling");
+    password::run().await?;
 
     println!("\ntour complete");
     Ok(())

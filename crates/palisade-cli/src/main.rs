@@ -13,6 +13,7 @@
 mod id;
 mod ip;
 mod output;
+mod password;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,8 @@ enum Command {
     Id(id::Args),
     /// IP allowlists: decide whether a client address is allowed.
     Ip(ip::Args),
+    /// Check passwords against a policy, hash them with Argon2id, verify stored hashes.
+    Password(password::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Id(args) => id::run(args),
         Command::Ip(args) => ip::run(args),
+        Command::Password(args) => password::run(args),
     };
     output::finish(result)
 }

@@ -25,3 +25,8 @@ pub use palisade_core as core;
 /// IP allowlists per tenant, trusted proxies, tower layer.
 #[cfg(feature = "ipfilter")]
 pub use palisade_ipfilter as ipfilter;
+
+/// Password policy, Argon2id storage, expiry, history and login throttling.
+#[cfg(feature = "password")]
+pub use palisade_password as password;
+
