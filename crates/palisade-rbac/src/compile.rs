@@ -9,8 +9,8 @@ use crate::names::{Name, RoleName, check_token};
 use crate::policy::{PolicyCatalog, TenantPolicy};
 use crate::resource::{Resource, ResourceString};
 use crate::roles::{
-    ADMIN_ONLY_PRIVILEGES, ASSET_PRIVILEGES, BUILTIN_ASSET_TYPES, CONTAINER_TYPES, DEPLOY, NO_ACCESS, SYSTEM_ROLES,
-    WORKSPACE_PRIVILEGES, system_role_grants,
+    ADMIN_ONLY_PRIVILEGES, ASSET_PRIVILEGES, BUILTIN_ASSET_TYPES, CONTAINER_TYPES, DEPLOY, NO_ACCESS,
+    SYSTEM_ROLES, WORKSPACE_PRIVILEGES, system_role_grants,
 };
 
 pub(crate) const NONE: u32 = u32::MAX;
@@ -113,7 +113,10 @@ impl TenantData {
     }
 
     /// Compiles `p`; `others` are the other tenants of the same catalog (for clearer errors).
-    pub(crate) fn compile(p: &TenantPolicy, others: &[&TenantPolicy]) -> std::result::Result<Self, Vec<String>> {
+    pub(crate) fn compile(
+        p: &TenantPolicy,
+        others: &[&TenantPolicy],
+    ) -> std::result::Result<Self, Vec<String>> {
         let mut errs: Vec<String> = Vec::new();
         let tenant = p.id.as_str();
 
@@ -151,7 +154,8 @@ impl TenantData {
         let mut privs: Vec<Box<str>> = Vec::new();
         let mut priv_index: HashMap<Box<str>, u8> = HashMap::new();
         let mut host_privs: Vec<String> = Vec::new();
-        let builtins = ASSET_PRIVILEGES.iter().chain([DEPLOY].iter()).chain(WORKSPACE_PRIVILEGES.iter()).copied();
+        let builtins =
+            ASSET_PRIVILEGES.iter().chain([DEPLOY].iter()).chain(WORKSPACE_PRIVILEGES.iter()).copied();
         for name in builtins.map(str::to_owned).chain(p.privileges.iter().cloned()) {
             if priv_index.contains_key(name.as_str()) {
                 continue;
@@ -176,7 +180,8 @@ impl TenantData {
         }
 
         // Tree.
-        let mut nodes = vec![Node { resource: Resource::Workspace, ty: WORKSPACE_TYPE, parent: NONE, pre: 0, end: 0 }];
+        let mut nodes =
+            vec![Node { resource: Resource::Workspace, ty: WORKSPACE_TYPE, parent: NONE, pre: 0, end: 0 }];
         let mut by_type: Vec<HashMap<Name, u32>> = (0..types.len()).map(|_| HashMap::new()).collect();
         let mut add = |nodes: &mut Vec<Node>, errs: &mut Vec<String>, resource: Resource, ty: u16| {
             let id = match &resource {
@@ -227,7 +232,9 @@ impl TenantData {
         for f in &p.folders {
             let me = by_type.get(FOLDER_TYPE as usize).and_then(|m| m.get(&f.id)).copied();
             let what = format!("folder:{}", f.id);
-            if let (Some(me), Some(parent)) = (me, data_for_lookup.container(&f.parent, &what, false, &mut errs)) {
+            if let (Some(me), Some(parent)) =
+                (me, data_for_lookup.container(&f.parent, &what, false, &mut errs))
+            {
                 parents.push((me, parent));
             }
         }
@@ -238,7 +245,9 @@ impl TenantData {
                 .and_then(|m| m.get(&a.id))
                 .copied();
             let what = format!("{}:{}", a.asset_type, a.id);
-            if let (Some(me), Some(parent)) = (me, data_for_lookup.container(&a.parent, &what, false, &mut errs)) {
+            if let (Some(me), Some(parent)) =
+                (me, data_for_lookup.container(&a.parent, &what, false, &mut errs))
+            {
                 parents.push((me, parent));
             }
         }
@@ -336,19 +345,34 @@ impl TenantData {
         }
     }
 
-    fn scope(&self, entries: &Option<Vec<String>>, what: &str, others: &[&TenantPolicy], errs: &mut Vec<String>) -> Vec<u32> {
+    fn scope(
+        &self,
+        entries: &Option<Vec<String>>,
+        what: &str,
+        others: &[&TenantPolicy],
+        errs: &mut Vec<String>,
+    ) -> Vec<u32> {
         let Some(entries) = entries else { return vec![0] };
         if entries.is_empty() {
-            errs.push(format!("{what} has an empty scope, which grants nothing: omit `scope` for the whole workspace"));
+            errs.push(format!(
+                "{what} has an empty scope, which grants nothing: omit `scope` for the whole workspace"
+            ));
         }
         let lookup = Lookup { tenant: self.policy.id.as_str(), by_type: &self.by_type, others };
-        let mut out: Vec<u32> = entries.iter().filter_map(|e| lookup.container(e, what, true, errs)).collect();
+        let mut out: Vec<u32> =
+            entries.iter().filter_map(|e| lookup.container(e, what, true, errs)).collect();
         out.sort_unstable();
         out.dedup();
         out
     }
 
-    fn compile_roles(&mut self, p: &TenantPolicy, host_privs: &[String], others: &[&TenantPolicy], errs: &mut Vec<String>) {
+    fn compile_roles(
+        &mut self,
+        p: &TenantPolicy,
+        host_privs: &[String],
+        others: &[&TenantPolicy],
+        errs: &mut Vec<String>,
+    ) {
         let ntypes = self.types.len();
         for name in SYSTEM_ROLES {
             let mut grants = vec![0u64; ntypes];
@@ -364,7 +388,8 @@ impl TenantData {
                 self.roles.push(CRole { name: rn, based_on: None, grants, scope: vec![0] });
             }
         }
-        let defs: HashMap<&str, usize> = p.roles.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
+        let defs: HashMap<&str, usize> =
+            p.roles.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
         for (i, r) in p.roles.iter().enumerate() {
             if SYSTEM_ROLES.contains(&r.name.as_str()) || r.name.as_str() == NO_ACCESS {
                 errs.push(format!("role {} is reserved: system roles cannot be edited; clone one with `based_on` under another name", r.name));
@@ -455,9 +480,13 @@ impl TenantData {
                     errs.push(format!("role {name} lists {pr}, which only the Admin system role holds"));
                 } else if WORKSPACE_PRIVILEGES.contains(&pr.as_str()) != workspace {
                     if workspace {
-                        errs.push(format!("role {name}: {pr} is not a workspace privilege; list it under an asset type"));
+                        errs.push(format!(
+                            "role {name}: {pr} is not a workspace privilege; list it under an asset type"
+                        ));
                     } else {
-                        errs.push(format!("role {name}: {pr} is a workspace privilege; list it under `workspace`"));
+                        errs.push(format!(
+                            "role {name}: {pr} is a workspace privilege; list it under `workspace`"
+                        ));
                     }
                 } else if let Some(&i) = self.priv_index.get(pr.as_str()) {
                     mask |= 1u64 << i;
@@ -522,8 +551,11 @@ impl TenantData {
                             stack.push((pg as usize, 0));
                         }
                         Some(1) => {
-                            let name = self.groups.get(pg as usize).map(|n| n.to_string()).unwrap_or_default();
-                            errs.push(format!("group {name} is part of a cycle of nested groups: break the cycle"));
+                            let name =
+                                self.groups.get(pg as usize).map(|n| n.to_string()).unwrap_or_default();
+                            errs.push(format!(
+                                "group {name} is part of a cycle of nested groups: break the cycle"
+                            ));
                         }
                         _ => {}
                     },
@@ -562,7 +594,10 @@ impl TenantData {
         for (i, a) in p.assignments.iter().enumerate() {
             let what = format!("assignment #{i} ({} in {})", a.role, a.environment);
             if !p.environments.contains(&a.environment) {
-                errs.push(format!("{what}: unknown environment {}: list it in `environments`", a.environment));
+                errs.push(format!(
+                    "{what}: unknown environment {}: list it in `environments`",
+                    a.environment
+                ));
             }
             let subject = match (&a.user, &a.group) {
                 (Some(u), None) => Some(CSubject::User(u.clone())),
@@ -600,7 +635,13 @@ impl TenantData {
             };
             let scope = self.scope(&a.scope, &what, others, errs);
             if let Some(subject) = subject {
-                self.assignments.push(CAssignment { env: a.environment.clone(), subject, role, scope, deploy: a.deploy });
+                self.assignments.push(CAssignment {
+                    env: a.environment.clone(),
+                    subject,
+                    role,
+                    scope,
+                    deploy: a.deploy,
+                });
             }
         }
         if let Some(jit) = &p.jit {
@@ -640,7 +681,13 @@ struct Lookup<'a> {
 
 impl Lookup<'_> {
     /// Resolves a container reference (`project:ID`, `folder:ID`, or `workspace` if allowed).
-    fn container(&self, text: &str, what: &str, allow_workspace: bool, errs: &mut Vec<String>) -> Option<u32> {
+    fn container(
+        &self,
+        text: &str,
+        what: &str,
+        allow_workspace: bool,
+        errs: &mut Vec<String>,
+    ) -> Option<u32> {
         let rs: ResourceString = match text.parse() {
             Ok(r) => r,
             Err(e) => {

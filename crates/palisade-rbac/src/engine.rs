@@ -123,7 +123,14 @@ impl Rbac {
     /// well-formed request about an unknown tenant, environment, user, privilege or resource is a
     /// denial. A resource naming another tenant (`other/recipe:r1`) is a denial with reason
     /// `cross_tenant`, logged as a warning.
-    pub fn check_str(&self, tenant: &str, environment: &str, user: &str, privilege: &str, resource: &str) -> Result<Explanation> {
+    pub fn check_str(
+        &self,
+        tenant: &str,
+        environment: &str,
+        user: &str,
+        privilege: &str,
+        resource: &str,
+    ) -> Result<Explanation> {
         let bad = |kind: &'static str, v: &str, e: palisade_core::IdError| Error::InvalidName {
             kind,
             value: crate::error::shorten(v),
@@ -135,7 +142,10 @@ impl Rbac {
         let privilege = Privilege::new(privilege)?;
         let rs: ResourceString = resource.parse()?;
         let deny = |reason: DenyReason, message: String| {
-            let reason_text = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let reason_text = serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
             Explanation {
                 allowed: false,
                 tenant: tenant_id.to_string(),
@@ -155,16 +165,24 @@ impl Rbac {
                 tracing::warn!(tenant = %tenant_id, other = %other, user = %user_id, resource = %rs, "rbac: cross-tenant check denied");
                 return Ok(deny(
                     DenyReason::CrossTenant,
-                    format!("denied: {rs} belongs to tenant {other}, not {tenant_id}; checks never cross tenants"),
+                    format!(
+                        "denied: {rs} belongs to tenant {other}, not {tenant_id}; checks never cross tenants"
+                    ),
                 ));
             }
         }
         let registry = self.current.load();
         let Some(state) = registry.get(&tenant_id) else {
-            return Ok(deny(DenyReason::UnknownTenant, format!("denied: tenant {tenant_id} has no published policy")));
+            return Ok(deny(
+                DenyReason::UnknownTenant,
+                format!("denied: tenant {tenant_id} has no published policy"),
+            ));
         };
         let Some(snap) = state.envs.get(&env) else {
-            return Ok(deny(DenyReason::UnknownEnvironment, format!("denied: tenant {tenant_id} has no environment {env}")));
+            return Ok(deny(
+                DenyReason::UnknownEnvironment,
+                format!("denied: tenant {tenant_id} has no environment {env}"),
+            ));
         };
         Ok(snap.check(&user_id, &privilege, &rs.resource).explain())
     }

@@ -18,7 +18,9 @@ pub enum Error {
         reason: String,
     },
     /// A resource string does not follow `[TENANT/]workspace | [TENANT/]TYPE:ID`.
-    #[error("invalid resource {value:?}: {reason}; write `workspace`, `project:ID`, `folder:ID` or `TYPE:ID`, optionally prefixed by `TENANT/`")]
+    #[error(
+        "invalid resource {value:?}: {reason}; write `workspace`, `project:ID`, `folder:ID` or `TYPE:ID`, optionally prefixed by `TENANT/`"
+    )]
     InvalidResource {
         /// The value given (truncated to 80 characters).
         value: String,
@@ -40,7 +42,9 @@ pub enum Error {
     #[error("unsupported policy file extension {0:?}: use .json or .toml (YAML is not supported)")]
     UnsupportedFormat(String),
     /// A role name is not defined in the tenant's catalog (role names are case-sensitive).
-    #[error("unknown role {role:?} in tenant {tenant}: use Admin, Analyst, Operator, NoAccess or a custom role defined in the catalog (names are case-sensitive)")]
+    #[error(
+        "unknown role {role:?} in tenant {tenant}: use Admin, Analyst, Operator, NoAccess or a custom role defined in the catalog (names are case-sensitive)"
+    )]
     UnknownRole {
         /// The tenant.
         tenant: String,
@@ -48,7 +52,9 @@ pub enum Error {
         role: String,
     },
     /// A JIT sign-in maps to no role for an environment and the tenant has no default role.
-    #[error("no role is mapped for environment {environment} in tenant {tenant} and no `default_role` is set: add a mapping rule or a default role (NoAccess to deny)")]
+    #[error(
+        "no role is mapped for environment {environment} in tenant {tenant} and no `default_role` is set: add a mapping rule or a default role (NoAccess to deny)"
+    )]
     Unmapped {
         /// The tenant.
         tenant: String,

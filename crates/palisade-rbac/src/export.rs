@@ -80,7 +80,9 @@ pub fn casbin_policy(policy: &TenantPolicy) -> Result<CasbinPolicy> {
     for (ai, a) in d.assignments.iter().enumerate() {
         let subject = match &a.subject {
             CSubject::User(u) => format!("user:{u}"),
-            CSubject::Group(g) => format!("group:{}", d.groups.get(*g as usize).map(|n| n.as_str()).unwrap_or("")),
+            CSubject::Group(g) => {
+                format!("group:{}", d.groups.get(*g as usize).map(|n| n.as_str()).unwrap_or(""))
+            }
         };
         let asg = format!("asg:{ai}");
         let env = a.env.to_string();
@@ -108,7 +110,15 @@ pub fn casbin_policy(policy: &TenantPolicy) -> Result<CasbinPolicy> {
         }
         if a.deploy {
             for &as_ in &a.scope {
-                out.p.push(vec![asg.clone(), env.clone(), s("workspace"), d.resource_of(as_), s("*"), s("deploy"), s("allow")]);
+                out.p.push(vec![
+                    asg.clone(),
+                    env.clone(),
+                    s("workspace"),
+                    d.resource_of(as_),
+                    s("*"),
+                    s("deploy"),
+                    s("allow"),
+                ]);
             }
         }
     }

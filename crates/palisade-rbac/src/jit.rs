@@ -40,12 +40,17 @@ pub struct JitRole {
 
 impl TenantPolicy {
     fn role_exists(&self, name: &str) -> bool {
-        name == NO_ACCESS || SYSTEM_ROLES.contains(&name) || self.roles.iter().any(|r| r.name.as_str() == name)
+        name == NO_ACCESS
+            || SYSTEM_ROLES.contains(&name)
+            || self.roles.iter().any(|r| r.name.as_str() == name)
     }
 
     /// Resolves an identity's role for every environment of this tenant.
     pub fn resolve_jit(&self, identity: &ExternalIdentity) -> Result<BTreeMap<EnvironmentId, JitRole>> {
-        let unknown = |role: &str| Error::UnknownRole { tenant: self.id.to_string(), role: crate::error::shorten(role) };
+        let unknown = |role: &str| Error::UnknownRole {
+            tenant: self.id.to_string(),
+            role: crate::error::shorten(role),
+        };
         let mapping = self.jit.clone().unwrap_or_default();
         let mut out = BTreeMap::new();
         for env in &self.environments {
@@ -65,7 +70,8 @@ impl TenantPolicy {
                         if !self.role_exists(role.as_str()) {
                             return Err(unknown(role.as_str()));
                         }
-                        chosen = Some(JitRole { role: role.clone(), source: JitSource::Group(group.clone()) });
+                        chosen =
+                            Some(JitRole { role: role.clone(), source: JitSource::Group(group.clone()) });
                         break;
                     }
                 }
@@ -73,9 +79,16 @@ impl TenantPolicy {
             let chosen = match chosen {
                 Some(c) => c,
                 None => match &mapping.default_role {
-                    Some(d) if self.role_exists(d.as_str()) => JitRole { role: d.clone(), source: JitSource::Default },
+                    Some(d) if self.role_exists(d.as_str()) => {
+                        JitRole { role: d.clone(), source: JitSource::Default }
+                    }
                     Some(d) => return Err(unknown(d.as_str())),
-                    None => return Err(Error::Unmapped { tenant: self.id.to_string(), environment: env.to_string() }),
+                    None => {
+                        return Err(Error::Unmapped {
+                            tenant: self.id.to_string(),
+                            environment: env.to_string(),
+                        });
+                    }
                 },
             };
             out.insert(env.clone(), chosen);

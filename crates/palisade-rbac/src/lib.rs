@@ -69,7 +69,10 @@ pub use error::{Error, Result};
 pub use export::{CASBIN_MODEL, CasbinPolicy, casbin_policy};
 pub use jit::{JitRole, JitSource};
 pub use names::{AssetType, Name, Privilege, RoleName};
-pub use policy::{AssetDef, AssignmentDef, FolderDef, GroupDef, JitMapping, JitRule, PolicyCatalog, ProjectDef, RoleDef, TenantPolicy};
+pub use policy::{
+    AssetDef, AssignmentDef, FolderDef, GroupDef, JitMapping, JitRule, PolicyCatalog, ProjectDef, RoleDef,
+    TenantPolicy,
+};
 pub use resource::{Resource, ResourceString};
 pub use snapshot::{Decision, DenyReason, Explanation, GrantPath, Listing, Snapshot};
 pub use store::{MemoryPolicyStore, PolicyStore, StoredPolicy};

@@ -27,7 +27,8 @@ pub(crate) fn check_name(kind: &'static str, value: &str) -> Result<(), Error> {
     if !chars.next().is_some_and(|c| c.is_ascii_alphanumeric()) {
         return Err(bad(kind, value, "start with an ASCII letter or digit"));
     }
-    if let Some(c) = chars.find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ':'))) {
+    if let Some(c) = chars.find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ':')))
+    {
         return Err(bad(kind, value, format!("{c:?} is not allowed; use ASCII letters, digits, - _ . @ :")));
     }
     Ok(())
@@ -42,7 +43,11 @@ pub(crate) fn check_token(kind: &'static str, value: &str) -> Result<(), Error> 
         return Err(bad(kind, value, "start with a lowercase ASCII letter"));
     }
     if let Some(c) = chars.find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')) {
-        return Err(bad(kind, value, format!("{c:?} is not allowed; use lowercase ASCII letters, digits and _")));
+        return Err(bad(
+            kind,
+            value,
+            format!("{c:?} is not allowed; use lowercase ASCII letters, digits and _"),
+        ));
     }
     Ok(())
 }

@@ -238,8 +238,22 @@ impl Snapshot {
     }
 
     /// May `user` exercise `privilege` on `resource`?
-    pub fn check<'a>(&'a self, user: &'a UserId, privilege: &'a Privilege, resource: &'a Resource) -> Decision<'a> {
-        let mut d = Decision { snap: self, user, privilege, resource, node: NONE, ty: 0, bit: 0, outcome: Outcome::Denied(DenyReason::UnknownPrivilege) };
+    pub fn check<'a>(
+        &'a self,
+        user: &'a UserId,
+        privilege: &'a Privilege,
+        resource: &'a Resource,
+    ) -> Decision<'a> {
+        let mut d = Decision {
+            snap: self,
+            user,
+            privilege,
+            resource,
+            node: NONE,
+            ty: 0,
+            bit: 0,
+            outcome: Outcome::Denied(DenyReason::UnknownPrivilege),
+        };
         let Some(&p) = self.data.priv_index.get(privilege.name()) else { return d };
         d.bit = 1u64 << p;
         let Some(node) = self.data.node(resource) else {
@@ -286,7 +300,13 @@ impl Snapshot {
     /// Every resource of `asset_type` (all types when `None`) on which `user` holds `privilege`,
     /// and the database-filter form of the same answer.
     pub fn list(&self, user: &UserId, privilege: &Privilege, asset_type: Option<&str>) -> Listing<'_> {
-        let mut out = Listing { whole_workspace: false, items: Vec::new(), containers: Vec::new(), roots: Vec::new(), denied: None };
+        let mut out = Listing {
+            whole_workspace: false,
+            items: Vec::new(),
+            containers: Vec::new(),
+            roots: Vec::new(),
+            denied: None,
+        };
         let Some(&p) = self.data.priv_index.get(privilege.name()) else {
             out.denied = Some(DenyReason::UnknownPrivilege);
             return out;
@@ -473,7 +493,11 @@ impl Decision<'_> {
                         self.user,
                         g.role,
                         g.subject,
-                        if g.via_groups.is_empty() { String::new() } else { format!(" (via {})", g.via_groups.join(" → ")) },
+                        if g.via_groups.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (via {})", g.via_groups.join(" → "))
+                        },
                         g.granted,
                         g.scope,
                         self.resource,
@@ -484,12 +508,25 @@ impl Decision<'_> {
                 e.grant = grant;
             }
             Outcome::Denied(r) => {
-                e.reason = serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                e.reason = serde_json::to_value(r)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
                 e.message = match r {
-                    DenyReason::UnknownPrivilege => format!("denied: privilege {} is not defined in tenant {}", self.privilege, e.tenant),
-                    DenyReason::UnknownResource => format!("denied: {} does not exist in tenant {}", self.resource, e.tenant),
-                    DenyReason::QualifierMismatch => format!("denied: {} qualifies another type than {}'s own", self.privilege, self.resource),
-                    DenyReason::NoAssignment => format!("denied: {} has no role in environment {} of tenant {}", self.user, e.environment, e.tenant),
+                    DenyReason::UnknownPrivilege => {
+                        format!("denied: privilege {} is not defined in tenant {}", self.privilege, e.tenant)
+                    }
+                    DenyReason::UnknownResource => {
+                        format!("denied: {} does not exist in tenant {}", self.resource, e.tenant)
+                    }
+                    DenyReason::QualifierMismatch => format!(
+                        "denied: {} qualifies another type than {}'s own",
+                        self.privilege, self.resource
+                    ),
+                    DenyReason::NoAssignment => format!(
+                        "denied: {} has no role in environment {} of tenant {}",
+                        self.user, e.environment, e.tenant
+                    ),
                     DenyReason::NoAccess => {
                         let (ai, via) = ug.and_then(|u| u.no_access).unwrap_or((NONE, NONE));
                         format!(
@@ -497,14 +534,26 @@ impl Decision<'_> {
                             self.user,
                             e.environment,
                             s.subject_text(ai),
-                            if via == NONE { String::new() } else { format!(", via {}", s.group_chain(self.user, via).join(" → ")) }
+                            if via == NONE {
+                                String::new()
+                            } else {
+                                format!(", via {}", s.group_chain(self.user, via).join(" → "))
+                            }
                         )
                     }
                     DenyReason::NotGranted => {
                         e.considered = self.considered(ug, &ty_name);
-                        format!("denied: none of {}'s {} assignment(s) in {} grants {ty_name}: {pname} on {} or any folder or project above it", self.user, e.considered.len(), e.environment, self.resource)
+                        format!(
+                            "denied: none of {}'s {} assignment(s) in {} grants {ty_name}: {pname} on {} or any folder or project above it",
+                            self.user,
+                            e.considered.len(),
+                            e.environment,
+                            self.resource
+                        )
                     }
-                    DenyReason::CrossTenant | DenyReason::UnknownTenant | DenyReason::UnknownEnvironment => format!("denied: {}", e.reason),
+                    DenyReason::CrossTenant | DenyReason::UnknownTenant | DenyReason::UnknownEnvironment => {
+                        format!("denied: {}", e.reason)
+                    }
                 };
             }
         }
@@ -523,7 +572,10 @@ impl Decision<'_> {
                 && intersect(data, &role.scope, &a.scope).contains(&at)
             {
                 hit = Some((role.name.to_string(), format!("{ty_name}: {}", self.privilege.name())));
-            } else if a.deploy && a.scope.contains(&at) && data.priv_index.get(crate::roles::DEPLOY).is_some_and(|&d| self.bit == 1u64 << d) {
+            } else if a.deploy
+                && a.scope.contains(&at)
+                && data.priv_index.get(crate::roles::DEPLOY).is_some_and(|&d| self.bit == 1u64 << d)
+            {
                 hit = Some((format!("{} (deploy = true)", role.name), "*: deploy".into()));
             }
             if let Some((role_name, granted)) = hit {
@@ -556,10 +608,19 @@ impl Decision<'_> {
                 g => format!("{} via {}", s.subject_text(ai), s.group_chain(self.user, g).join(" → ")),
             };
             let why = if role.grants.get(self.ty as usize).is_some_and(|m| m & self.bit != 0) {
-                format!("grants {ty_name}: {} but only within [{}], which does not contain {}", self.privilege.name(), scope_text.join(", "), self.resource)
+                format!(
+                    "grants {ty_name}: {} but only within [{}], which does not contain {}",
+                    self.privilege.name(),
+                    scope_text.join(", "),
+                    self.resource
+                )
             } else {
                 let held = data.mask_names(role.grants.get(self.ty as usize).copied().unwrap_or(0));
-                format!("does not grant {} on {ty_name} (it grants [{}])", self.privilege.name(), held.join(", "))
+                format!(
+                    "does not grant {} on {ty_name} (it grants [{}])",
+                    self.privilege.name(),
+                    held.join(", ")
+                )
             };
             out.push(format!("assignment #{ai} ({who}): role {} {why}", role.name));
         }

@@ -6,9 +6,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use palisade_core::TenantId;
 
+use crate::Rbac;
 use crate::error::{Error, Result};
 use crate::policy::{PolicyCatalog, TenantPolicy};
-use crate::Rbac;
 
 /// A stored tenant policy and its revision.
 #[derive(Debug, Clone, PartialEq, Eq)]

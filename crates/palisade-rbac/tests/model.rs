@@ -120,7 +120,8 @@ fn allowed(s: &Snapshot, user: &str, privilege: &str, resource: &str) -> bool {
 }
 
 fn reason(s: &Snapshot, user: &str, privilege: &str, resource: &str) -> Option<DenyReason> {
-    s.check(&UserId::new(user).unwrap(), &privilege.parse().unwrap(), &resource.parse().unwrap()).deny_reason()
+    s.check(&UserId::new(user).unwrap(), &privilege.parse().unwrap(), &resource.parse().unwrap())
+        .deny_reason()
 }
 
 #[test]
@@ -160,7 +161,10 @@ fn folder_scope_is_inherited_downwards_only() {
     assert!(allowed(&prod, "lee", "recipe.create", "folder:infra"));
     assert!(!allowed(&prod, "lee", "recipe.create", "folder:leads"));
     assert!(!allowed(&prod, "lee", "delete", "recipe:r-infra"));
-    assert_eq!(reason(&prod, "lee", "connection.view", "recipe:r-infra"), Some(DenyReason::QualifierMismatch));
+    assert_eq!(
+        reason(&prod, "lee", "connection.view", "recipe:r-infra"),
+        Some(DenyReason::QualifierMismatch)
+    );
 }
 
 #[test]
@@ -180,7 +184,9 @@ fn nested_groups_deploy_and_no_access() {
     let prod = snap(&rbac, "acme", "production");
     // sam is in sre (NoAccess in production) and is also directly Admin there: NoAccess wins.
     assert_eq!(reason(&prod, "sam", "view", "recipe:r-infra"), Some(DenyReason::NoAccess));
-    let e = prod.check(&"sam".parse().unwrap(), &"view".parse().unwrap(), &"recipe:r-infra".parse().unwrap()).explain();
+    let e = prod
+        .check(&"sam".parse().unwrap(), &"view".parse().unwrap(), &"recipe:r-infra".parse().unwrap())
+        .explain();
     assert!(e.message.contains("NoAccess") && e.message.contains("group:sre"), "{}", e.message);
     // In development nobody assigned sam anything.
     let dev = snap(&rbac, "acme", "development");
@@ -210,12 +216,22 @@ fn group_grants_and_deploy_with_explanation() {
 fn explained_deny_lists_what_was_considered() {
     let rbac = engine();
     let prod = snap(&rbac, "acme", "production");
-    let e = prod.check(&"lee".parse().unwrap(), &"run".parse().unwrap(), &"recipe:r-sales".parse().unwrap()).explain();
+    let e = prod
+        .check(&"lee".parse().unwrap(), &"run".parse().unwrap(), &"recipe:r-sales".parse().unwrap())
+        .explain();
     assert!(!e.allowed);
     assert_eq!(e.reason, "not_granted");
     assert_eq!(e.considered.len(), 2, "{:?}", e.considered);
-    assert!(e.considered.iter().any(|c| c.contains("Lead runner") && c.contains("folder:leads")), "{:?}", e.considered);
-    assert!(e.considered.iter().any(|c| c.contains("Analyst") && c.contains("project:ops")), "{:?}", e.considered);
+    assert!(
+        e.considered.iter().any(|c| c.contains("Lead runner") && c.contains("folder:leads")),
+        "{:?}",
+        e.considered
+    );
+    assert!(
+        e.considered.iter().any(|c| c.contains("Analyst") && c.contains("project:ops")),
+        "{:?}",
+        e.considered
+    );
 }
 
 #[test]
@@ -237,9 +253,18 @@ fn string_api_denies_cross_tenant() {
     // The same user is Admin in globex, but only a globex check can say so.
     assert!(rbac.check_str("globex", "production", "ann", "view", "recipe:r-sales").unwrap().allowed);
     assert!(rbac.check_str("acme", "production", "ann", "view", "acme/recipe:r-sales").unwrap().allowed);
-    assert_eq!(rbac.check_str("initech", "production", "ann", "view", "recipe:x").unwrap().reason, "unknown_tenant");
-    assert_eq!(rbac.check_str("acme", "staging", "ann", "view", "recipe:x").unwrap().reason, "unknown_environment");
-    assert!(matches!(rbac.check_str("acme", "production", "ann", "view", "recipe"), Err(Error::InvalidResource { .. })));
+    assert_eq!(
+        rbac.check_str("initech", "production", "ann", "view", "recipe:x").unwrap().reason,
+        "unknown_tenant"
+    );
+    assert_eq!(
+        rbac.check_str("acme", "staging", "ann", "view", "recipe:x").unwrap().reason,
+        "unknown_environment"
+    );
+    assert!(matches!(
+        rbac.check_str("acme", "production", "ann", "view", "recipe"),
+        Err(Error::InvalidResource { .. })
+    ));
 }
 
 #[test]
@@ -292,7 +317,10 @@ fn publish_is_atomic_and_bumps_revisions() {
     assert!(!allowed(&before, "zed", "view", "recipe:r-hot"), "old snapshots stay immutable");
     assert!(allowed(&after, "zed", "view", "recipe:r-hot"));
     let t = catalog.tenants[0].clone();
-    assert!(matches!(rbac.publish_tenant(&t, Some(1)), Err(Error::RevisionConflict { expected: 1, found: 2, .. })));
+    assert!(matches!(
+        rbac.publish_tenant(&t, Some(1)),
+        Err(Error::RevisionConflict { expected: 1, found: 2, .. })
+    ));
     assert_eq!(rbac.publish_tenant(&t, Some(2)).unwrap(), 3);
 }
 
