@@ -12,6 +12,7 @@
 
 mod id;
 mod output;
+mod rbac;
 
 use std::process::ExitCode;
 
@@ -31,12 +32,15 @@ struct Cli {
 enum Command {
     /// Validate tenant, user and environment ids.
     Id(id::Args),
+    /// Role-based access control: check and list against a policy file.
+    Rbac(rbac::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Id(args) => id::run(args),
+        Command::Rbac(args) => rbac::run(args),
     };
     output::finish(result)
 }

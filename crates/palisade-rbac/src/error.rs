@@ -31,14 +31,14 @@ pub enum Error {
     #[error("the policy is invalid ({} problem(s)):\n  - {}", .0.len(), .0.join("\n  - "))]
     InvalidPolicy(Vec<String>),
     /// A policy file could not be parsed.
-    #[error("cannot parse the policy ({format}): {message}")]
+    #[error("cannot load the policy ({format}): {message}")]
     Parse {
         /// `json` or `toml`.
         format: &'static str,
         /// The parser's message, with its line and column.
         message: String,
     },
-    /// A policy file has an extension other than `.json` or `.toml`.
+    /// A policy file is YAML, which palisade does not read.
     #[error("unsupported policy file extension {0:?}: use .json or .toml (YAML is not supported)")]
     UnsupportedFormat(String),
     /// A role name is not defined in the tenant's catalog (role names are case-sensitive).

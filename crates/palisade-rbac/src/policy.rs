@@ -217,13 +217,31 @@ impl PolicyCatalog {
         toml::from_str(text).map_err(|e| Error::Parse { format: "toml", message: e.to_string() })
     }
 
-    /// Parses `text` as the format named by `path`'s extension (`.json` or `.toml`).
+    /// Parses `text` as the format named by `path`'s extension: `.json` or `.toml`. `.yaml` and
+    /// `.yml` are refused; any other extension is read as JSON when the text starts with `{`,
+    /// else as TOML.
     pub fn from_text(path: &Path, text: &str) -> Result<Self> {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("json") => Self::from_json(text),
             Some("toml") => Self::from_toml(text),
-            other => Err(Error::UnsupportedFormat(other.unwrap_or("").to_owned())),
+            Some(ext @ ("yaml" | "yml")) => Err(Error::UnsupportedFormat(ext.to_owned())),
+            _ if text.trim_start().starts_with('{') => Self::from_json(text),
+            _ => Self::from_toml(text),
         }
+    }
+
+    /// Reads and parses a policy file (see [`PolicyCatalog::from_text`]).
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Parse {
+            format: "file",
+            message: format!("cannot read {}: {e}", path.display()),
+        })?;
+        Self::from_text(path, &text)
+    }
+
+    /// The policy of `tenant`, if the catalog has it.
+    pub fn tenant(&self, tenant: &palisade_core::TenantId) -> Option<&TenantPolicy> {
+        self.tenants.iter().find(|t| &t.id == tenant)
     }
 
     /// Serializes the catalog as pretty JSON.
