@@ -221,7 +221,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("rbac_load");
     g.sample_size(10);
     g.bench_function("palisade_publish_100_tenants", |b| {
-        b.iter(|| {
+        b.iter_with_large_drop(|| {
             let r = Rbac::new();
             r.publish(black_box(&catalog)).unwrap();
             r

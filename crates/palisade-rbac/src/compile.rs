@@ -1,6 +1,10 @@
 //! Validation and compilation of a tenant's policy into interned, index-based tables.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+/// Hash maps keyed by policy names use foldhash with a per-process random seed: fast, and
+/// resistant to crafted collisions in tenant-chosen names.
+pub(crate) type HashMap<K, V> = foldhash::HashMap<K, V>;
 
 use palisade_core::{EnvironmentId, UserId};
 
@@ -77,6 +81,8 @@ pub(crate) struct TenantData {
     /// For each user: every group it belongs to, with the group it came through (`NONE` when a
     /// direct member).
     pub user_groups: HashMap<UserId, Vec<(u32, u32)>>,
+    /// Every user the policy names, interned.
+    pub users: HashMap<UserId, u32>,
     pub assignments: Vec<CAssignment>,
 }
 
@@ -133,7 +139,7 @@ impl TenantData {
 
         // Types.
         let mut types: Vec<Box<str>> = Vec::new();
-        let mut type_index: HashMap<Box<str>, u16> = HashMap::new();
+        let mut type_index: HashMap<Box<str>, u16> = HashMap::default();
         for t in CONTAINER_TYPES.iter().chain(BUILTIN_ASSET_TYPES.iter()).copied() {
             type_index.insert(t.into(), types.len() as u16);
             types.push(t.into());
@@ -152,7 +158,7 @@ impl TenantData {
 
         // Privileges.
         let mut privs: Vec<Box<str>> = Vec::new();
-        let mut priv_index: HashMap<Box<str>, u8> = HashMap::new();
+        let mut priv_index: HashMap<Box<str>, u8> = HashMap::default();
         let mut host_privs: Vec<String> = Vec::new();
         let builtins =
             ASSET_PRIVILEGES.iter().chain([DEPLOY].iter()).chain(WORKSPACE_PRIVILEGES.iter()).copied();
@@ -182,7 +188,7 @@ impl TenantData {
         // Tree.
         let mut nodes =
             vec![Node { resource: Resource::Workspace, ty: WORKSPACE_TYPE, parent: NONE, pre: 0, end: 0 }];
-        let mut by_type: Vec<HashMap<Name, u32>> = (0..types.len()).map(|_| HashMap::new()).collect();
+        let mut by_type: Vec<HashMap<Name, u32>> = (0..types.len()).map(|_| HashMap::default()).collect();
         let mut add = |nodes: &mut Vec<Node>, errs: &mut Vec<String>, resource: Resource, ty: u16| {
             let id = match &resource {
                 Resource::Project(n) | Resource::Folder(n) | Resource::Asset { id: n, .. } => n.clone(),
@@ -320,7 +326,8 @@ impl TenantData {
         }
 
         let mut data = TenantData {
-            policy: p.clone(),
+            // The tree lives in `nodes`; keep the rest of the policy for explanations and export.
+            policy: p.clone_without_tree(),
             types,
             type_index,
             privs,
@@ -329,15 +336,25 @@ impl TenantData {
             by_type,
             sorted,
             roles: Vec::new(),
-            role_index: HashMap::new(),
+            role_index: HashMap::default(),
             groups: Vec::new(),
-            user_groups: HashMap::new(),
+            user_groups: HashMap::default(),
+            users: HashMap::default(),
             assignments: Vec::new(),
         };
 
         data.compile_roles(p, &host_privs, others, &mut errs);
         data.compile_groups(p, &mut errs);
         data.compile_assignments(p, others, &mut errs);
+        let mut users: Vec<UserId> = data.user_groups.keys().cloned().collect();
+        for a in &data.assignments {
+            if let CSubject::User(u) = &a.subject {
+                users.push(u.clone());
+            }
+        }
+        users.sort_unstable();
+        users.dedup();
+        data.users = users.into_iter().enumerate().map(|(i, u)| (u, i as u32)).collect();
         if errs.is_empty() {
             Ok(data)
         } else {
@@ -398,7 +415,7 @@ impl TenantData {
             }
         }
         // Resolve in dependency order (bases first), detecting cycles.
-        let mut state: HashMap<&str, u8> = HashMap::new(); // 1 visiting, 2 done
+        let mut state: HashMap<&str, u8> = HashMap::default(); // 1 visiting, 2 done
         for r in &p.roles {
             self.role_rec(p, r.name.as_str(), &defs, &mut state, host_privs, others, errs);
         }
@@ -507,7 +524,7 @@ impl TenantData {
     }
 
     fn compile_groups(&mut self, p: &TenantPolicy, errs: &mut Vec<String>) {
-        let mut index: HashMap<&Name, u32> = HashMap::new();
+        let mut index: HashMap<&Name, u32> = HashMap::default();
         for g in &p.groups {
             if index.insert(&g.id, self.groups.len() as u32).is_some() {
                 errs.push(format!("group {} is defined twice", g.id));

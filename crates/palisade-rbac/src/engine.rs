@@ -1,6 +1,6 @@
 //! The engine: the published snapshots of every tenant, swapped atomically on update.
 
-use std::collections::HashMap;
+use crate::compile::HashMap;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;

@@ -83,6 +83,23 @@ impl TenantPolicy {
         }
     }
 
+    /// A copy without the (large) tree and assignment lists.
+    pub(crate) fn clone_without_tree(&self) -> Self {
+        Self {
+            id: self.id.clone(),
+            environments: self.environments.clone(),
+            asset_types: self.asset_types.clone(),
+            privileges: self.privileges.clone(),
+            projects: Vec::new(),
+            folders: Vec::new(),
+            assets: Vec::new(),
+            roles: self.roles.clone(),
+            groups: self.groups.clone(),
+            assignments: Vec::new(),
+            jit: self.jit.clone(),
+        }
+    }
+
     /// Every problem with this tenant's policy.
     pub fn validate(&self) -> Result<()> {
         crate::compile::TenantData::compile(self, &[]).map(drop).map_err(Error::InvalidPolicy)

@@ -1,31 +1,40 @@
 //! Immutable per-(tenant, environment) snapshots, and the checks made against them.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use palisade_core::{EnvironmentId, TenantId, UserId};
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::compile::{CSubject, NONE, TenantData, WORKSPACE_TYPE};
+use crate::compile::{CSubject, HashMap, NONE, TenantData, WORKSPACE_TYPE};
 use crate::names::Privilege;
 use crate::resource::Resource;
 
-/// The privileges granted at one tree node: to every type (`any`, from deploy) and per type.
-#[derive(Debug, Default)]
-struct NodeGrant {
-    any: u64,
-    by_type: Vec<(u16, u64)>,
+/// One grant: privileges `mask` on type `ty` (`ANY_TYPE` for deploy) at the subtree of `node`,
+/// whose pre-order interval is `[pre, end)`.
+#[derive(Debug, Clone, Copy)]
+struct Grant {
+    pre: u32,
+    end: u32,
+    node: u32,
+    ty: u16,
+    mask: u64,
 }
 
-/// One user's compiled view of one environment.
-#[derive(Debug, Default)]
+const ANY_TYPE: u16 = u16::MAX;
+/// Up to this many grants, a check scans a user's grants; beyond, it walks the ancestors.
+const LINEAR_SCAN_MAX: usize = 24;
+
+/// One user's compiled view of one environment: ranges into the snapshot's arenas.
+#[derive(Debug, Default, Clone)]
 struct UserGrants {
-    /// The NoAccess assignment that removes the environment, if any.
+    /// The NoAccess assignment that removes the environment, if any: (assignment, via group).
     no_access: Option<(u32, u32)>,
-    nodes: FxHashMap<u32, NodeGrant>,
-    /// The assignments that apply: (assignment index, group it came through or `NONE`).
-    assignments: Vec<(u32, u32)>,
+    /// Grants, sorted by (node, type): `grants[g0..g1]`.
+    g0: u32,
+    g1: u32,
+    /// Applicable assignments (assignment index, group it came through or `NONE`): `asg[a0..a1]`.
+    a0: u32,
+    a1: u32,
 }
 
 /// An immutable view of one tenant in one environment at one revision.
@@ -59,7 +68,11 @@ pub struct Snapshot {
     data: Arc<TenantData>,
     env: EnvironmentId,
     revision: u64,
-    users: HashMap<UserId, UserGrants>,
+    /// Indexed by the tenant's interned user index.
+    users: Vec<UserGrants>,
+    grants: Vec<Grant>,
+    asg: Vec<(u32, u32)>,
+    linear_max: usize,
 }
 
 /// Why a check was denied.
@@ -162,64 +175,131 @@ pub struct GrantPath {
 
 impl Snapshot {
     pub(crate) fn build(data: Arc<TenantData>, env: EnvironmentId, revision: u64) -> Self {
-        let mut users: HashMap<UserId, UserGrants> = HashMap::new();
-        // Which assignments apply to whom.
-        let mut by_group: HashMap<u32, Vec<u32>> = HashMap::new();
+        let nusers = data.users.len();
+        let mut per_user: Vec<Vec<(u32, u32)>> = vec![Vec::new(); nusers];
+        let mut by_group: HashMap<u32, Vec<u32>> = HashMap::default();
         for (i, a) in data.assignments.iter().enumerate() {
             if a.env != env {
                 continue;
             }
             match &a.subject {
-                CSubject::User(u) => users.entry(u.clone()).or_default().assignments.push((i as u32, NONE)),
+                CSubject::User(u) => {
+                    if let Some(v) = data.users.get(u).and_then(|&ui| per_user.get_mut(ui as usize)) {
+                        v.push((i as u32, NONE));
+                    }
+                }
                 CSubject::Group(g) => by_group.entry(*g).or_default().push(i as u32),
             }
         }
-        for (user, groups) in &data.user_groups {
-            for &(g, _) in groups {
-                for &a in by_group.get(&g).map(Vec::as_slice).unwrap_or(&[]) {
-                    users.entry(user.clone()).or_default().assignments.push((a, g));
+        if !by_group.is_empty() {
+            for (user, groups) in &data.user_groups {
+                let Some(v) = data.users.get(user).and_then(|&ui| per_user.get_mut(ui as usize)) else {
+                    continue;
+                };
+                for &(g, _) in groups {
+                    for &a in by_group.get(&g).map(Vec::as_slice).unwrap_or(&[]) {
+                        v.push((a, g));
+                    }
                 }
             }
         }
-        for ug in users.values_mut() {
-            ug.assignments.sort_unstable();
-            for &(ai, via) in &ug.assignments {
+        let deploy_bit = data.priv_index.get(crate::roles::DEPLOY).map(|&d| 1u64 << d).unwrap_or(0);
+        let mut users = vec![UserGrants::default(); nusers];
+        let mut grants: Vec<Grant> = Vec::new();
+        let mut asg: Vec<(u32, u32)> = Vec::new();
+        let mut mine: Vec<Grant> = Vec::new();
+        for (ug, list) in users.iter_mut().zip(per_user.iter_mut()) {
+            list.sort_unstable();
+            ug.a0 = asg.len() as u32;
+            asg.extend_from_slice(list);
+            ug.a1 = asg.len() as u32;
+            mine.clear();
+            for &(ai, via) in list.iter() {
                 let Some(a) = data.assignments.get(ai as usize) else { continue };
-                match a.role {
-                    None => {
-                        if ug.no_access.is_none() {
-                            ug.no_access = Some((ai, via));
-                        }
+                let Some(r) = a.role else {
+                    if ug.no_access.is_none() {
+                        ug.no_access = Some((ai, via));
                     }
-                    Some(r) => {
-                        let Some(role) = data.roles.get(r as usize) else { continue };
-                        for node in intersect(&data, &role.scope, &a.scope) {
-                            let g = ug.nodes.entry(node).or_default();
-                            for (t, &mask) in role.grants.iter().enumerate() {
-                                if mask == 0 {
-                                    continue;
-                                }
-                                match g.by_type.iter_mut().find(|(x, _)| *x == t as u16) {
-                                    Some((_, m)) => *m |= mask,
-                                    None => g.by_type.push((t as u16, mask)),
-                                }
-                            }
+                    continue;
+                };
+                let Some(role) = data.roles.get(r as usize) else { continue };
+                for node in intersect(&data, &role.scope, &a.scope) {
+                    for (t, &mask) in role.grants.iter().enumerate() {
+                        if mask != 0 {
+                            mine.push(Grant { pre: 0, end: 0, node, ty: t as u16, mask });
                         }
                     }
                 }
-                if a.deploy && a.role.is_some() {
-                    if let Some(&d) = data.priv_index.get(crate::roles::DEPLOY) {
-                        for &node in &a.scope {
-                            ug.nodes.entry(node).or_default().any |= 1u64 << d;
-                        }
+                if a.deploy {
+                    for &node in &a.scope {
+                        mine.push(Grant { pre: 0, end: 0, node, ty: ANY_TYPE, mask: deploy_bit });
                     }
                 }
             }
-            if ug.no_access.is_some() {
-                ug.nodes.clear();
+            ug.g0 = grants.len() as u32;
+            if ug.no_access.is_none() {
+                mine.sort_unstable_by_key(|g| (g.node, g.ty));
+                for g in &mine {
+                    let merge = grants.len() as u32 > ug.g0
+                        && grants.last().is_some_and(|last| last.node == g.node && last.ty == g.ty);
+                    if merge {
+                        if let Some(last) = grants.last_mut() {
+                            last.mask |= g.mask;
+                        }
+                    } else {
+                        let (pre, end) =
+                            data.nodes.get(g.node as usize).map(|n| (n.pre, n.end)).unwrap_or((0, 0));
+                        grants.push(Grant { pre, end, ..*g });
+                    }
+                }
             }
+            ug.g1 = grants.len() as u32;
         }
-        Self { data, env, revision, users }
+        grants.shrink_to_fit();
+        asg.shrink_to_fit();
+        Self { data, env, revision, users, grants, asg, linear_max: LINEAR_SCAN_MAX }
+    }
+
+    fn user(&self, user: &UserId) -> Option<&UserGrants> {
+        self.users.get(*self.data.users.get(user)? as usize)
+    }
+
+    fn grants_of(&self, ug: &UserGrants) -> &[Grant] {
+        self.grants.get(ug.g0 as usize..ug.g1 as usize).unwrap_or(&[])
+    }
+
+    fn assignments_of(&self, ug: &UserGrants) -> &[(u32, u32)] {
+        self.asg.get(ug.a0 as usize..ug.a1 as usize).unwrap_or(&[])
+    }
+
+    /// The grant node, at or above `node`, that gives `bit` on type `ty`: the nearest one.
+    fn find(&self, ug: &UserGrants, node: u32, ty: u16, bit: u64) -> Option<u32> {
+        let grants = self.grants_of(ug);
+        let hit = |g: &Grant| (g.ty == ty || g.ty == ANY_TYPE) && g.mask & bit != 0;
+        if grants.len() <= self.linear_max {
+            let pre = self.data.nodes.get(node as usize)?.pre;
+            let mut best: Option<(u32, u32)> = None;
+            for g in grants {
+                if g.pre <= pre && pre < g.end && hit(g) && best.is_none_or(|(p, _)| g.pre > p) {
+                    best = Some((g.pre, g.node));
+                }
+            }
+            return best.map(|(_, n)| n);
+        }
+        let mut n = node;
+        while n != NONE {
+            let start = grants.partition_point(|g| g.node < n);
+            for g in grants.get(start..).unwrap_or(&[]) {
+                if g.node != n {
+                    break;
+                }
+                if hit(g) {
+                    return Some(n);
+                }
+            }
+            n = self.data.nodes.get(n as usize).map(|x| x.parent).unwrap_or(NONE);
+        }
+        None
     }
 
     /// The tenant.
@@ -275,7 +355,7 @@ impl Snapshot {
                 }
             },
         };
-        let Some(ug) = self.users.get(user) else {
+        let Some(ug) = self.user(user).filter(|u| u.a1 > u.a0) else {
             d.outcome = Outcome::Denied(DenyReason::NoAssignment);
             return d;
         };
@@ -283,17 +363,10 @@ impl Snapshot {
             d.outcome = Outcome::Denied(DenyReason::NoAccess);
             return d;
         }
-        let mut n = node;
-        while n != NONE {
-            if let Some(g) = ug.nodes.get(&n) {
-                if g.any & d.bit != 0 || g.by_type.iter().any(|&(t, m)| t == d.ty && m & d.bit != 0) {
-                    d.outcome = Outcome::Allowed { at: n };
-                    return d;
-                }
-            }
-            n = self.data.nodes.get(n as usize).map(|x| x.parent).unwrap_or(NONE);
-        }
-        d.outcome = Outcome::Denied(DenyReason::NotGranted);
+        d.outcome = match self.find(ug, node, d.ty, d.bit) {
+            Some(at) => Outcome::Allowed { at },
+            None => Outcome::Denied(DenyReason::NotGranted),
+        };
         d
     }
 
@@ -322,7 +395,7 @@ impl Snapshot {
             },
             None => (1..self.data.types.len() as u16).collect(),
         };
-        let Some(ug) = self.users.get(user) else {
+        let Some(ug) = self.user(user).filter(|u| u.a1 > u.a0) else {
             out.denied = Some(DenyReason::NoAssignment);
             return out;
         };
@@ -334,11 +407,11 @@ impl Snapshot {
         let pre = |n: u32| nodes.get(n as usize).map(|x| (x.pre, x.end)).unwrap_or((0, 0));
         let mut all_roots: Vec<u32> = Vec::new();
         for &ty in &types {
-            let mut roots: Vec<u32> = ug
-                .nodes
+            let mut roots: Vec<u32> = self
+                .grants_of(ug)
                 .iter()
-                .filter(|(_, g)| g.any & bit != 0 || g.by_type.iter().any(|&(t, m)| t == ty && m & bit != 0))
-                .map(|(&n, _)| n)
+                .filter(|g| (g.ty == ty || g.ty == ANY_TYPE) && g.mask & bit != 0)
+                .map(|g| g.node)
                 .collect();
             roots.sort_unstable_by_key(|&n| pre(n).0);
             let mut minimal: Vec<u32> = Vec::new();
@@ -482,7 +555,7 @@ impl Decision<'_> {
         };
         let ty_name = data.types.get(self.ty as usize).map(|t| t.to_string()).unwrap_or_default();
         let pname = self.privilege.name();
-        let ug = s.users.get(self.user);
+        let ug = s.user(self.user);
         match self.outcome {
             Outcome::Allowed { at } => {
                 e.reason = "allowed".into();
@@ -563,7 +636,7 @@ impl Decision<'_> {
     fn find_grant(&self, ug: &UserGrants, at: u32, ty_name: &str) -> Option<GrantPath> {
         let s = self.snap;
         let data = &s.data;
-        for &(ai, via) in &ug.assignments {
+        for &(ai, via) in s.assignments_of(ug) {
             let a = data.assignments.get(ai as usize)?;
             let Some(r) = a.role else { continue };
             let role = data.roles.get(r as usize)?;
@@ -598,7 +671,7 @@ impl Decision<'_> {
         let s = self.snap;
         let data = &s.data;
         let mut out = Vec::new();
-        for &(ai, via) in ug.map(|u| u.assignments.as_slice()).unwrap_or(&[]) {
+        for &(ai, via) in ug.map(|u| s.assignments_of(u)).unwrap_or(&[]) {
             let Some(a) = data.assignments.get(ai as usize) else { continue };
             let Some(role) = a.role.and_then(|r| data.roles.get(r as usize)) else { continue };
             let scope = intersect(data, &role.scope, &a.scope);
@@ -642,4 +715,70 @@ pub struct Listing<'a> {
     pub roots: Vec<&'a Resource>,
     /// Set when nothing is visible for a reason other than missing grants.
     pub denied: Option<DenyReason>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::PolicyCatalog;
+
+    /// The linear scan and the ancestor walk find the same grants.
+    #[test]
+    fn both_lookup_strategies_agree() {
+        let catalog = PolicyCatalog::from_toml(
+            r#"
+            [[tenants]]
+            id = "t"
+            projects = [{ id = "p" }, { id = "q" }]
+            folders = [{ id = "a", parent = "project:p" }, { id = "b", parent = "folder:a" }, { id = "c", parent = "project:q" }]
+            assets = [{ type = "recipe", id = "r1", parent = "folder:b" }, { type = "connection", id = "c1", parent = "folder:c" }]
+            [[tenants.roles]]
+            name = "R"
+            privileges = { recipe = ["run"], folder = ["view"] }
+            scope = ["folder:a"]
+            [[tenants.assignments]]
+            environment = "production"
+            user = "u"
+            role = "R"
+            [[tenants.assignments]]
+            environment = "production"
+            user = "u"
+            role = "Operator"
+            scope = ["project:q"]
+            deploy = true
+            "#,
+        )
+        .unwrap_or_default();
+        let data = crate::compile::compile_catalog(&catalog).unwrap_or_default().pop();
+        let Some(data) = data else { panic!("compiles") };
+        let data = Arc::new(data);
+        let env: EnvironmentId = "production".parse().unwrap_or_else(|_| unreachable!());
+        let scan = Snapshot::build(data.clone(), env.clone(), 1);
+        let mut walk = Snapshot::build(data, env, 1);
+        walk.linear_max = 0;
+        let user: UserId = "u".parse().unwrap_or_else(|_| unreachable!());
+        let mut allowed = 0;
+        for r in [
+            "workspace",
+            "project:p",
+            "project:q",
+            "folder:a",
+            "folder:b",
+            "folder:c",
+            "recipe:r1",
+            "connection:c1",
+        ] {
+            for p in ["view", "run", "deploy", "edit", "recipe.run"] {
+                let (r, p): (Resource, Privilege) = (
+                    r.parse().unwrap_or_else(|_| unreachable!()),
+                    p.parse().unwrap_or_else(|_| unreachable!()),
+                );
+                let (a, b) = (scan.check(&user, &p, &r), walk.check(&user, &p, &r));
+                assert_eq!(a.is_allowed(), b.is_allowed(), "{p} on {r}");
+                assert_eq!(a.explain(), b.explain(), "{p} on {r}");
+                allowed += usize::from(a.is_allowed());
+            }
+        }
+        assert_eq!(allowed, 14);
+    }
 }
