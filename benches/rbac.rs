@@ -46,7 +46,8 @@ fn tenant(t: usize, rng: &mut BenchRng) -> TenantPolicy {
             parent: format!("folder:f{}", a % FOLDERS),
         })
         .collect();
-    let customs: [(&str, &[(&str, &[&str])]); 5] = [
+    type Grants = &'static [(&'static str, &'static [&'static str])];
+    let customs: [(&str, Grants); 5] = [
         ("Recipe runner", &[("recipe", &["view", "run", "job_history"])]),
         ("Connection keeper", &[("connection", &["full"])]),
         (
