@@ -237,7 +237,7 @@ impl TenantData {
         let mut parents: Vec<(u32, u32)> = Vec::new();
         for f in &p.folders {
             let me = by_type.get(FOLDER_TYPE as usize).and_then(|m| m.get(&f.id)).copied();
-            let what = format!("folder:{}", f.id);
+            let what = Lazy(&|| format!("folder:{}", f.id));
             if let (Some(me), Some(parent)) =
                 (me, data_for_lookup.container(&f.parent, &what, false, &mut errs))
             {
@@ -250,7 +250,7 @@ impl TenantData {
                 .and_then(|t| by_type.get(*t as usize))
                 .and_then(|m| m.get(&a.id))
                 .copied();
-            let what = format!("{}:{}", a.asset_type, a.id);
+            let what = Lazy(&|| format!("{}:{}", a.asset_type, a.id));
             if let (Some(me), Some(parent)) =
                 (me, data_for_lookup.container(&a.parent, &what, false, &mut errs))
             {
@@ -376,8 +376,10 @@ impl TenantData {
             ));
         }
         let lookup = Lookup { tenant: self.policy.id.as_str(), by_type: &self.by_type, others };
-        let mut out: Vec<u32> =
-            entries.iter().filter_map(|e| lookup.container(e, what, true, errs)).collect();
+        let mut out: Vec<u32> = entries
+            .iter()
+            .filter_map(|e| lookup.container(e, &Lazy(&|| what.to_owned()), true, errs))
+            .collect();
         out.sort_unstable();
         out.dedup();
         out
@@ -690,6 +692,15 @@ impl TenantData {
     }
 }
 
+/// An error-message fragment built only when an error is reported.
+struct Lazy<'a>(&'a dyn Fn() -> String);
+
+impl std::fmt::Display for Lazy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&(self.0)())
+    }
+}
+
 struct Lookup<'a> {
     tenant: &'a str,
     by_type: &'a [HashMap<Name, u32>],
@@ -701,7 +712,7 @@ impl Lookup<'_> {
     fn container(
         &self,
         text: &str,
-        what: &str,
+        what: &Lazy<'_>,
         allow_workspace: bool,
         errs: &mut Vec<String>,
     ) -> Option<u32> {
