@@ -166,6 +166,13 @@ fn bench(c: &mut Criterion) {
     assert!(snap.check(&u1, &run, &inside).is_allowed());
     assert!(!snap.check(&u1, &run, &outside).is_allowed());
 
+    let lines = casbin_policy(&catalog.tenants[0]).unwrap();
+    eprintln!(
+        "casbin: tenant-0 exports {} p, {} g and {} g2 lines",
+        lines.p.len(),
+        lines.g.len(),
+        lines.g2.len()
+    );
     let e = enforcer(&catalog.tenants[0]);
     let req = |obj: &str| ("user:u1", "production", obj.to_owned(), "recipe", "run");
     assert!(e.enforce(req("recipe:a4")).unwrap());
