@@ -365,7 +365,7 @@ impl TenantData {
     fn scope(
         &self,
         entries: &Option<Vec<String>>,
-        what: &str,
+        what: &Lazy<'_>,
         others: &[&TenantPolicy],
         errs: &mut Vec<String>,
     ) -> Vec<u32> {
@@ -376,10 +376,8 @@ impl TenantData {
             ));
         }
         let lookup = Lookup { tenant: self.policy.id.as_str(), by_type: &self.by_type, others };
-        let mut out: Vec<u32> = entries
-            .iter()
-            .filter_map(|e| lookup.container(e, &Lazy(&|| what.to_owned()), true, errs))
-            .collect();
+        let mut out: Vec<u32> =
+            entries.iter().filter_map(|e| lookup.container(e, what, true, errs)).collect();
         out.sort_unstable();
         out.dedup();
         out
@@ -519,7 +517,7 @@ impl TenantData {
                 }
             }
         }
-        let scope = self.scope(&r.scope, &format!("role {name}"), others, errs);
+        let scope = self.scope(&r.scope, &Lazy(&|| format!("role {name}")), others, errs);
         self.role_index.insert(r.name.clone(), self.roles.len() as u32);
         self.roles.push(CRole { name: r.name.clone(), based_on: r.based_on.clone(), grants, scope });
         state.insert(name, 2);
@@ -611,7 +609,7 @@ impl TenantData {
 
     fn compile_assignments(&mut self, p: &TenantPolicy, others: &[&TenantPolicy], errs: &mut Vec<String>) {
         for (i, a) in p.assignments.iter().enumerate() {
-            let what = format!("assignment #{i} ({} in {})", a.role, a.environment);
+            let what = Lazy(&|| format!("assignment #{i} ({} in {})", a.role, a.environment));
             if !p.environments.contains(&a.environment) {
                 errs.push(format!(
                     "{what}: unknown environment {}: list it in `environments`",
