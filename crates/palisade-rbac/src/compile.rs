@@ -144,7 +144,9 @@ impl TenantData {
             type_index.insert(t.into(), types.len() as u16);
             types.push(t.into());
         }
-        for t in &p.asset_types {
+        // Declared types first, then any type an asset uses (the asset declares it).
+        let used = p.assets.iter().map(|a| &a.asset_type).filter(|t| !CONTAINER_TYPES.contains(&t.as_str()));
+        for t in p.asset_types.iter().chain(used) {
             if CONTAINER_TYPES.contains(&t.as_str()) {
                 errs.push(format!("asset type {t} is a container type: choose another name"));
             } else if !type_index.contains_key(t.as_str()) {
@@ -220,10 +222,7 @@ impl TenantData {
                     "asset {}:{} has a container type: declare it under `projects` or `folders`",
                     a.asset_type, a.id
                 )),
-                None => errs.push(format!(
-                    "asset {}:{} has unknown type {}: add it to `asset_types`",
-                    a.asset_type, a.id, a.asset_type
-                )),
+                None => errs.push(format!("asset {}:{} has an unknown type", a.asset_type, a.id)),
             }
         }
         let data_for_lookup = Lookup { tenant, by_type: &by_type, others };

@@ -383,3 +383,32 @@ fn json_and_toml_are_the_same_catalog() {
         Err(Error::UnsupportedFormat(_))
     ));
 }
+
+#[test]
+fn asset_types_used_by_assets_are_declared_by_that_use() {
+    let catalog = PolicyCatalog::from_toml(
+        r#"
+[[tenants]]
+id = "acme"
+projects = [{ id = "p" }]
+assets = [{ type = "workflow", id = "w1", parent = "project:p" }]
+[[tenants.roles]]
+name = "Flow viewer"
+privileges = { workflow = ["view"] }
+[[tenants.assignments]]
+environment = "production"
+user = "vic"
+role = "Flow viewer"
+"#,
+    )
+    .unwrap();
+    let rbac = Rbac::new();
+    rbac.publish(&catalog).unwrap();
+    let prod = snap(&rbac, "acme", "production");
+    assert!(allowed(&prod, "vic", "view", "workflow:w1"));
+    assert!(!allowed(&prod, "vic", "edit", "workflow:w1"));
+    // A role naming a type nothing declares is still an error.
+    let mut bad = catalog.clone();
+    bad.tenants[0].roles[0].privileges.insert("gadget".into(), vec!["view".into()]);
+    assert!(bad.validate().unwrap_err().to_string().contains("unknown type \"gadget\""));
+}
