@@ -10,6 +10,7 @@
 mod core;
 mod ipfilter;
 mod password;
+mod rbac;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {
@@ -35,6 +36,8 @@ async fn main() -> anyhow::Result<()> {
     ipfilter::run().await?;
     chapter("Passwords: policy, Argon2id storage, expiry, login throttling");
     password::run().await?;
+    chapter("Role-based access control: workspaces, environments, roles, folders");
+    rbac::run().await?;
 
     println!("\ntour complete");
     Ok(())

@@ -14,6 +14,7 @@ mod id;
 mod ip;
 mod output;
 mod password;
+mod rbac;
 
 use std::process::ExitCode;
 
@@ -37,6 +38,8 @@ enum Command {
     Ip(ip::Args),
     /// Check passwords against a policy, hash them with Argon2id, verify stored hashes.
     Password(password::Args),
+    /// Role-based access control: check and list against a policy file.
+    Rbac(rbac::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Id(args) => id::run(args),
         Command::Ip(args) => ip::run(args),
         Command::Password(args) => password::run(args),
+        Command::Rbac(args) => rbac::run(args),
     };
     output::finish(result)
 }

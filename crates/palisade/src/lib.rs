@@ -22,11 +22,14 @@
 
 pub use palisade_core as core;
 
-/// IP allowlists per tenant, trusted proxies, tower layer.
+/// IP allowlists per tenant: strict CIDR parsing, trusted-proxy client resolution, O(log n) lookups, a tower layer.
 #[cfg(feature = "ipfilter")]
 pub use palisade_ipfilter as ipfilter;
 
-/// Password policy, Argon2id storage, expiry, history and login throttling.
+/// Password policy (NIST SP 800-63B presets), Argon2id storage with legacy upgrade, expiry, history and login throttling.
 #[cfg(feature = "password")]
 pub use palisade_password as password;
 
+/// Role-based access control for multi-tenant services: workspaces, environments, system and custom roles, folder-scoped grants; fast and explainable checks.
+#[cfg(feature = "rbac")]
+pub use palisade_rbac as rbac;
