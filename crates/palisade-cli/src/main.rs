@@ -12,6 +12,7 @@
 
 mod id;
 mod output;
+mod totp;
 
 use std::process::ExitCode;
 
@@ -31,12 +32,15 @@ struct Cli {
 enum Command {
     /// Validate tenant, user and environment ids.
     Id(id::Args),
+    /// Two-factor authentication with authenticator apps: enroll, code, verify.
+    Totp(totp::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Id(args) => id::run(args),
+        Command::Totp(args) => totp::run(args),
     };
     output::finish(result)
 }

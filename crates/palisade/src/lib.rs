@@ -21,3 +21,7 @@
 #![warn(missing_docs)]
 
 pub use palisade_core as core;
+
+/// Two-factor authentication with authenticator apps (feature `totp`).
+#[cfg(feature = "totp")]
+pub use palisade_totp as totp;
