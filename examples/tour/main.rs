@@ -8,6 +8,7 @@
 //! ```
 
 mod core;
+mod totp;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {
@@ -28,6 +29,9 @@ async fn main() -> anyhow::Result<()> {
 
     chapter("Shared foundations: ids, clock, secrets, throttling");
     core::run().await?;
+
+    chapter("Two-factor authentication with authenticator apps, required by the organization");
+    totp::run().await?;
 
     println!("\ntour complete");
     Ok(())
