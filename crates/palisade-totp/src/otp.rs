@@ -155,17 +155,48 @@ type HmacSha1 = Hmac<sha1::Sha1>;
 type HmacSha256 = Hmac<sha2::Sha256>;
 type HmacSha512 = Hmac<sha2::Sha512>;
 
-fn mac(algorithm: Algorithm, key: &[u8], msg: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], msg: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        let mut m = <M as hmac::digest::KeyInit>::new_from_slice(key)
-            .map_err(|_| Error::BadSecret("the key length is not usable".to_owned()))?;
-        m.update(msg);
-        Ok(Zeroizing::new(m.finalize().into_bytes().to_vec()))
+/// An HMAC keyed once, cloned for each counter: the key schedule is not repeated for every step
+/// of the window.
+#[derive(Clone)]
+enum Keyed {
+    Sha1(HmacSha1),
+    Sha256(HmacSha256),
+    Sha512(HmacSha512),
+}
+
+impl Keyed {
+    fn new(algorithm: Algorithm, key: &[u8]) -> Result<Self> {
+        let bad = |_| Error::BadSecret("the key length is not usable".to_owned());
+        Ok(match algorithm {
+            Algorithm::Sha1 => Keyed::Sha1(<HmacSha1 as Mac>::new_from_slice(key).map_err(bad)?),
+            Algorithm::Sha256 => Keyed::Sha256(<HmacSha256 as Mac>::new_from_slice(key).map_err(bad)?),
+            Algorithm::Sha512 => Keyed::Sha512(<HmacSha512 as Mac>::new_from_slice(key).map_err(bad)?),
+        })
     }
-    match algorithm {
-        Algorithm::Sha1 => run::<HmacSha1>(key, msg),
-        Algorithm::Sha256 => run::<HmacSha256>(key, msg),
-        Algorithm::Sha512 => run::<HmacSha512>(key, msg),
+
+    /// RFC 4226 dynamic truncation of HMAC(key, counter): a 31-bit value.
+    fn truncated(&self, counter: u64) -> u32 {
+        fn run<M: Mac + Clone>(m: &M, counter: u64) -> u32 {
+            let mut m = m.clone();
+            m.update(&counter.to_be_bytes());
+            let mut out = m.finalize().into_bytes();
+            let offset = usize::from(out.last().copied().unwrap_or(0) & 0x0f);
+            let mut window = [0u8; 4];
+            if let Some(w) = out.get(offset..offset + 4) {
+                window.copy_from_slice(w);
+            }
+            zeroize::Zeroize::zeroize(out.as_mut_slice());
+            u32::from_be_bytes(window) & 0x7fff_ffff
+        }
+        match self {
+            Keyed::Sha1(m) => run(m, counter),
+            Keyed::Sha256(m) => run(m, counter),
+            Keyed::Sha512(m) => run(m, counter),
+        }
+    }
+
+    fn value(&self, counter: u64, digits: u8) -> u32 {
+        self.truncated(counter) % 10u32.pow(u32::from(digits))
     }
 }
 
@@ -174,18 +205,7 @@ pub fn hotp(algorithm: Algorithm, key: &[u8], counter: u64, digits: u8) -> Resul
     if !(6..=8).contains(&digits) {
         return Err(Error::InvalidParameter(format!("digits is {digits}: use 6, 7 or 8")));
     }
-    let mac = mac(algorithm, key, &counter.to_be_bytes())?;
-    let offset = usize::from(mac.last().copied().unwrap_or(0) & 0x0f);
-    let window: [u8; 4] = mac
-        .get(offset..offset + 4)
-        .and_then(|w| w.try_into().ok())
-        .ok_or_else(|| Error::InvalidParameter("HMAC output too short".to_owned()))?;
-    let binary = u32::from_be_bytes(window) & 0x7fff_ffff;
-    Ok(binary % 10u32.pow(u32::from(digits)))
-}
-
-fn format_code(value: u32, digits: u8) -> Zeroizing<String> {
-    Zeroizing::new(format!("{value:0width$}", width = usize::from(digits)))
+    Ok(Keyed::new(algorithm, key)?.value(counter, digits))
 }
 
 /// Where in the skew window a code matched.
@@ -236,7 +256,7 @@ impl Totp {
     /// The code for time step `step`.
     pub fn code_for_step(&self, step: u64) -> Result<String> {
         let value = hotp(self.params.algorithm, self.key.expose_secret(), step, self.params.digits)?;
-        Ok(format_code(value, self.params.digits).to_string())
+        Ok(format!("{value:0width$}", width = usize::from(self.params.digits)))
     }
 
     /// The code at `unix_seconds`.
@@ -267,14 +287,18 @@ impl Totp {
         let skew = u64::from(skew);
         let first = current.saturating_sub(skew);
         let last = current.saturating_add(skew);
+        // Exactly `digits` ASCII digits (at most 8), so the number fits and the comparison of
+        // numbers is the comparison of codes.
+        let given_value =
+            Zeroizing::new(given.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d.wrapping_sub(b'0'))));
+        let keyed = Keyed::new(self.params.algorithm, self.key.expose_secret())?;
         let mut best: Option<StepMatch> = None;
         for step in first..=last {
             if last_step.is_some_and(|used| step <= used) {
                 continue;
             }
-            let value = hotp(self.params.algorithm, self.key.expose_secret(), step, self.params.digits)?;
-            let expected = format_code(value, self.params.digits);
-            let hit: Choice = expected.as_bytes().ct_eq(&given);
+            let expected = Zeroizing::new(keyed.value(step, self.params.digits));
+            let hit: Choice = expected.ct_eq(&*given_value);
             let drift = i64::try_from(step).unwrap_or(i64::MAX) - i64::try_from(current).unwrap_or(i64::MAX);
             let candidate = StepMatch { step, drift };
             // Which step matched is not secret once it matched; the comparison itself is.
@@ -289,6 +313,28 @@ impl Totp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn generated_codes_verify_at_their_step_only(
+            key in proptest::collection::vec(any::<u8>(), 1..80),
+            t in 0i64..4_000_000_000,
+            alg in prop_oneof![Just(Algorithm::Sha1), Just(Algorithm::Sha256), Just(Algorithm::Sha512)],
+            digits in 6u8..=8,
+            period in 1u32..=120,
+            skew in 0u32..3,
+        ) {
+            let params = TotpParams { algorithm: alg, digits, period };
+            let totp = Totp::new(SecretBytes::new(key), params).unwrap();
+            let code = totp.code_at(t).unwrap();
+            prop_assert_eq!(code.len(), usize::from(digits));
+            let step = params.step_at(t).unwrap();
+            let m = totp.verify(&code, t, skew, None).unwrap().unwrap();
+            prop_assert!(m.step.abs_diff(step) <= u64::from(skew));
+            prop_assert!(totp.verify(&code, t, skew, Some(step + u64::from(skew))).unwrap().is_none());
+        }
+    }
 
     #[test]
     fn known_app_secret() {
