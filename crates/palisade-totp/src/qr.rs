@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 /// Modules of white border around the code, as the QR specification asks.
 pub const QUIET_ZONE: usize = 4;
 
-/// The largest pixels-per-module accepted by [`png`].
+/// The largest pixels-per-module accepted by [`png()`].
 pub const MAX_SCALE: u32 = 32;
 
 fn code(data: &str) -> Result<QrCode> {
