@@ -141,6 +141,11 @@ impl MemoryTotpStore {
         f(users.entry((tenant.clone(), user.clone())).or_default())
     }
 
+    fn update<R: Default>(&self, tenant: &TenantId, user: &UserId, f: impl FnOnce(&mut UserEntry) -> R) -> R {
+        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        users.get_mut(&(tenant.clone(), user.clone())).map(f).unwrap_or_default()
+    }
+
     fn read<R: Default>(&self, tenant: &TenantId, user: &UserId, f: impl FnOnce(&UserEntry) -> R) -> R {
         let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         users.get(&(tenant.clone(), user.clone())).map(f).unwrap_or_default()
@@ -182,7 +187,7 @@ impl TotpStore for MemoryTotpStore {
         at: OffsetDateTime,
         recovery_codes: Vec<KeyedHash>,
     ) -> Result<bool> {
-        Ok(self.with(tenant, user, |e| match &mut e.enrollment {
+        Ok(self.update(tenant, user, |e| match &mut e.enrollment {
             Some(rec) if !rec.is_active() && ct_eq(&rec.sealed_secret.0, &sealed.0) => {
                 rec.activated_at = Some(at);
                 e.recovery = recovery_codes;
@@ -198,13 +203,14 @@ impl TotpStore for MemoryTotpStore {
         user: &UserId,
         codes: Vec<KeyedHash>,
     ) -> Result<()> {
-        self.with(tenant, user, |e| {
-            if !e.enrollment.as_ref().is_some_and(EnrollmentRecord::is_active) {
-                return Err(Error::NotEnrolled);
+        let replaced = self.update(tenant, user, |e| {
+            let active = e.enrollment.as_ref().is_some_and(EnrollmentRecord::is_active);
+            if active {
+                e.recovery = codes;
             }
-            e.recovery = codes;
-            Ok(())
-        })
+            active
+        });
+        if replaced { Ok(()) } else { Err(Error::NotEnrolled) }
     }
 
     async fn consume_recovery_code(
@@ -213,7 +219,7 @@ impl TotpStore for MemoryTotpStore {
         user: &UserId,
         hash: &KeyedHash,
     ) -> Result<Option<usize>> {
-        Ok(self.with(tenant, user, |e| {
+        Ok(self.update(tenant, user, |e| {
             let i = position(e.recovery.iter().copied(), hash)?;
             e.recovery.swap_remove(i);
             Some(e.recovery.len())
@@ -249,7 +255,7 @@ impl TotpStore for MemoryTotpStore {
     }
 
     async fn revoke_devices(&self, tenant: &TenantId, user: &UserId) -> Result<usize> {
-        Ok(self.with(tenant, user, |e| std::mem::take(&mut e.devices).len()))
+        Ok(self.update(tenant, user, |e| std::mem::take(&mut e.devices).len()))
     }
 
     async fn reset(&self, tenant: &TenantId, user: &UserId, reset: ResetRecord) -> Result<()> {
