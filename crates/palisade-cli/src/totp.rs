@@ -33,7 +33,7 @@ pub struct Args {
 #[derive(Debug, clap::Args)]
 struct ParamArgs {
     /// HMAC algorithm [default: sha1, or the key URI's].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     algorithm: Option<AlgorithmArg>,
     /// Digits per code, 6 to 8 [default: 6, or the key URI's].
     #[arg(long, value_parser = clap::value_parser!(u8).range(6..=8))]
@@ -49,7 +49,7 @@ struct SecretArgs {
     #[arg(long, value_name = "FILE")]
     secret_file: Option<PathBuf>,
     /// How the secret is written.
-    #[arg(long, value_enum, default_value_t = SecretEncoding::Base32)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = SecretEncoding::Base32)]
     secret_encoding: SecretEncoding,
 }
 
@@ -119,8 +119,11 @@ enum TotpCommand {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum AlgorithmArg {
+    #[value(alias = "sha-1")]
     Sha1,
+    #[value(alias = "sha-256")]
     Sha256,
+    #[value(alias = "sha-512")]
     Sha512,
 }
 

@@ -108,6 +108,15 @@ fn secrets_in_the_forms_other_tools_write() {
             .code(0);
         assert_eq!(stdout(&out).trim(), want, "{form}");
     }
+    // Algorithm names in any case.
+    for alg in ["SHA256", "sha-256", "Sha256"] {
+        let out = palisade()
+            .args(["totp", "code", "--at", "59", "--digits", "8", "--algorithm", alg])
+            .write_stdin(base32(b"12345678901234567890123456789012"))
+            .assert()
+            .code(0);
+        assert_eq!(stdout(&out).trim(), "46119246", "{alg}");
+    }
     // Raw keys (as in the RFC text) with --secret-encoding.
     let out = palisade()
         .args(["totp", "code", "--at", "59", "--digits", "8", "--secret-encoding", "ascii"])
