@@ -11,8 +11,12 @@ fuzz_target!(|data: &[u8]| {
         let again = uri.to_uri(&key);
         let (uri2, key2) = KeyUri::parse(again.expose_secret()).expect("re-serialized URI parses");
         assert_eq!(uri2.params, uri.params);
-        assert_eq!(uri2.account.trim(), uri.account.trim());
         assert!(key2 == key);
+        // The format cannot express a colon in the account name (it separates the issuer).
+        if !uri.account.contains(':') {
+            assert_eq!(uri2.account.trim(), uri.account.trim());
+            assert_eq!(uri2.issuer.as_deref().map(str::trim), uri.issuer.as_deref().map(str::trim));
+        }
         if let Ok(totp) = Totp::new(key, uri.params) {
             let _ = totp.verify(text, 1_700_000_000, 1, None);
         }

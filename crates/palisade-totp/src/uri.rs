@@ -78,10 +78,19 @@ impl KeyUri {
     }
 
     /// The full `otpauth://` URI for `key`.
+    ///
+    /// Values made by [`KeyUri::new`] always round-trip through [`KeyUri::parse`]; values parsed
+    /// from other writers do too, except an account name containing `:` without an issuer,
+    /// which the format cannot express.
     pub fn to_uri(&self, key: &SecretBytes) -> SecretString {
         let secret = secret::encode_base32(key);
         let account = utf8_percent_encode(&self.account, COMPONENT);
         let mut uri = match &self.issuer {
+            // An issuer with a colon (possible only from a parsed URI) cannot sit in the label.
+            Some(issuer) if issuer.contains(':') => {
+                let issuer = utf8_percent_encode(issuer, COMPONENT).to_string();
+                format!("otpauth://totp/{account}?secret={}&issuer={issuer}", secret.expose_secret())
+            }
             Some(issuer) => {
                 let issuer = utf8_percent_encode(issuer, COMPONENT).to_string();
                 format!("otpauth://totp/{issuer}:{account}?secret={}&issuer={issuer}", secret.expose_secret())
@@ -163,6 +172,17 @@ mod tests {
         assert_eq!(parsed.issuer.as_deref(), Some("Big & Co/Ops"));
         assert_eq!(parsed.account, "a+b@x.example");
         assert_eq!(k, key);
+    }
+
+    #[test]
+    fn parsed_issuer_with_colon_stays_out_of_the_label() {
+        // Found by the fuzzer: a parsed issuer parameter with ':' must not shift the account.
+        let (u, k) = KeyUri::parse("otpauth://totp/x:alice?secret=JBSWY3DPEHPK3PXP&issuer=a%3Ab").unwrap();
+        assert_eq!((u.issuer.as_deref(), u.account.as_str()), (Some("a:b"), "alice"));
+        let again = u.to_uri(&k);
+        assert!(again.expose_secret().starts_with("otpauth://totp/alice?secret="));
+        let (u2, _) = KeyUri::parse(again.expose_secret()).unwrap();
+        assert_eq!(u2, u);
     }
 
     #[test]
