@@ -11,6 +11,7 @@ mod core;
 mod ipfilter;
 mod password;
 mod rbac;
+mod totp;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {
@@ -38,6 +39,8 @@ async fn main() -> anyhow::Result<()> {
     password::run().await?;
     chapter("Role-based access control: workspaces, environments, roles, folders");
     rbac::run().await?;
+    chapter("Two-factor authentication with authenticator apps, required by the organization");
+    totp::run().await?;
 
     println!("\ntour complete");
     Ok(())

@@ -15,6 +15,7 @@ mod ip;
 mod output;
 mod password;
 mod rbac;
+mod totp;
 
 use std::process::ExitCode;
 
@@ -40,6 +41,8 @@ enum Command {
     Password(password::Args),
     /// Role-based access control: check and list against a policy file.
     Rbac(rbac::Args),
+    /// Two-factor authentication with authenticator apps: enroll, code, verify.
+    Totp(totp::Args),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Ip(args) => ip::run(args),
         Command::Password(args) => password::run(args),
         Command::Rbac(args) => rbac::run(args),
+        Command::Totp(args) => totp::run(args),
     };
     output::finish(result)
 }

@@ -33,3 +33,7 @@ pub use palisade_password as password;
 /// Role-based access control for multi-tenant services: workspaces, environments, system and custom roles, folder-scoped grants; fast and explainable checks.
 #[cfg(feature = "rbac")]
 pub use palisade_rbac as rbac;
+
+/// Two-factor authentication with authenticator apps (RFC 6238 TOTP): enrollment, verification, replay guard, recovery codes, remembered devices and the organization mandate.
+#[cfg(feature = "totp")]
+pub use palisade_totp as totp;
