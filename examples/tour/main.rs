@@ -7,6 +7,7 @@
 //! cargo run --example tour
 //! ```
 
+mod audit;
 mod core;
 
 /// Prints a chapter heading, numbering chapters as they come.
@@ -28,6 +29,9 @@ async fn main() -> anyhow::Result<()> {
 
     chapter("Shared foundations: ids, clock, secrets, throttling");
     core::run().await?;
+
+    chapter("Tamper-evident audit log: record, sign, tamper with one byte, detect it");
+    audit::run().await?;
 
     println!("\ntour complete");
     Ok(())

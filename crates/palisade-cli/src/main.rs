@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod audit;
 mod id;
 mod output;
 
@@ -29,6 +30,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Verify, query and append to tamper-evident audit logs.
+    Audit(audit::Args),
     /// Validate tenant, user and environment ids.
     Id(id::Args),
 }
@@ -36,6 +39,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Audit(args) => audit::run(args),
         Command::Id(args) => id::run(args),
     };
     output::finish(result)

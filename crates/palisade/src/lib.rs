@@ -21,3 +21,6 @@
 #![warn(missing_docs)]
 
 pub use palisade_core as core;
+
+#[cfg(feature = "audit")]
+pub use palisade_audit as audit;
