@@ -229,3 +229,83 @@ impl AuditSink for WebhookSink {
         Err(fail(format!("HTTP {status}"), retryable))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::chain::{ChainHead, seal};
+    use crate::event::{Actor, AuditEvent};
+    use palisade_core::SystemClock;
+
+    fn sink(profile: WebhookProfile) -> WebhookSink {
+        WebhookSink::new(WebhookConfig {
+            url: "https://siem.example/ingest".into(),
+            hmac_key: SecretBytes::from_slice(&[7u8; 32]),
+            profile,
+            timeout: StdDuration::from_secs(5),
+            extra_ca_pem: None,
+        })
+        .unwrap()
+    }
+
+    fn batch() -> Vec<StoredEntry> {
+        let e = AuditEvent::new(&SystemClock, "acme".parse().unwrap(), Actor::system("x"), "key.rotated")
+            .unwrap();
+        vec![seal(ChainHead::EMPTY, e).unwrap().0]
+    }
+
+    #[test]
+    fn signature_round_trip_and_replay_window() {
+        let h = signature(b"k", 1_700_000_000, b"body");
+        assert!(verify_signature(b"k", &h, b"body", 1_700_000_100, 300));
+        assert!(!verify_signature(b"k", &h, b"bodY", 1_700_000_100, 300));
+        assert!(!verify_signature(b"other", &h, b"body", 1_700_000_100, 300));
+        assert!(!verify_signature(b"k", &h, b"body", 1_700_001_000, 300), "too old");
+    }
+
+    #[test]
+    fn profiles_shape_the_body() {
+        let b = batch();
+        let generic: Value =
+            serde_json::from_slice(&sink(WebhookProfile::Generic).body(&b).unwrap()).unwrap();
+        assert_eq!(generic["events"][0]["event"]["action"], "key.rotated");
+        let hec = sink(WebhookProfile::SplunkHec {
+            token: SecretString::new("t".into()),
+            sourcetype: "palisade:audit".into(),
+            index: Some("audit".into()),
+        })
+        .body(&b)
+        .unwrap();
+        let first: Value = serde_json::from_slice(hec.split(|c| *c == b'\n').next().unwrap()).unwrap();
+        assert_eq!(first["sourcetype"], "palisade:audit");
+        assert_eq!(first["index"], "audit");
+        assert_eq!(first["event"]["seq"], 1);
+        let dd: Value = serde_json::from_slice(
+            &sink(WebhookProfile::Datadog { api_key: SecretString::new("k".into()), service: "app".into() })
+                .body(&b)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(dd[0]["ddsource"], "palisade");
+        assert!(dd[0]["ddtags"].as_str().unwrap().contains("tenant:acme"));
+        let msg: Value = serde_json::from_str(dd[0]["message"].as_str().unwrap()).unwrap();
+        assert_eq!(msg["event"]["tenant"], "acme");
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        let mk = |url: &str| {
+            WebhookSink::new(WebhookConfig {
+                url: url.into(),
+                hmac_key: SecretBytes::from_slice(&[7u8; 32]),
+                profile: WebhookProfile::Generic,
+                timeout: StdDuration::from_secs(5),
+                extra_ca_pem: None,
+            })
+        };
+        assert!(mk("http://siem.example/x").is_err());
+        assert!(mk("http://127.0.0.1:9/x").is_ok());
+        assert!(mk("https://siem.example/x").is_ok());
+    }
+}
