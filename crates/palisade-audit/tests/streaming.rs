@@ -332,3 +332,40 @@ async fn filters_and_a_jsonl_file_destination() {
     // The unfiltered copy is a complete chain again: verify it.
     assert!(Verifier::new().verify_files(&[all]).unwrap().intact);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_spool_blocks_until_the_destination_catches_up() {
+    // The destination is down for its first 20 requests, then recovers.
+    let (url, received) = server(Arc::new(|n| if n < 20 { Behaviour::Fail503 } else { Behaviour::Ok })).await;
+    let spool = tempfile::tempdir().unwrap();
+    let alarms = Arc::new(Mutex::new(Vec::new()));
+    let a = alarms.clone();
+    let store: Arc<dyn AuditStore> = Arc::new(MemoryAuditStore::new(Arc::new(SystemClock), None));
+    let config = SpoolConfig {
+        capacity_bytes: 64 << 10,
+        when_full: WhenFull::Block,
+        block_timeout_secs: 20,
+        ..fast_retries()
+    };
+    let log = AuditLog::start(
+        store,
+        spool.path(),
+        vec![Destination { name: "hook".into(), sink: webhook(&url), config }],
+        Some(Arc::new(move |alarm: &Alarm| a.lock().unwrap().push(alarm.clone()))),
+    )
+    .await
+    .unwrap();
+    let mut recorded: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // Far more than 64 KiB of events: record() must wait for deliveries, not drop or fail.
+    for i in 0..400 {
+        let out = log.record(vec![ev("acme", i)]).await.unwrap();
+        recorded.entry("acme".into()).or_default().push(out[0].event.id.to_string());
+    }
+    assert!(log.drain(Duration::from_secs(20)).await);
+    log.shutdown().await;
+    assert!(
+        alarms.lock().unwrap().iter().any(|a| matches!(a, Alarm::SpoolFull { .. })),
+        "blocking raised an alarm"
+    );
+    assert_complete(&received.lock().unwrap(), &recorded);
+}
