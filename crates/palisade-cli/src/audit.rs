@@ -120,9 +120,14 @@ enum AuditCommand {
         #[arg(long)]
         details: Option<String>,
         /// File with the Ed25519 private key (PKCS#8 PEM/DER or 32-byte seed) that signs a
-        /// checkpoint after the append.
+        /// checkpoint after the append. Without it, a key kept in DIR/.checkpoint-key.pem
+        /// (created on first use, mode 0600) signs: that catches naive truncation, but only a key
+        /// held elsewhere, checked with `verify --public-key`, stops an insider.
         #[arg(long, value_name = "FILE")]
         signing_key: Option<PathBuf>,
+        /// Do not sign a checkpoint.
+        #[arg(long, conflicts_with = "signing_key")]
+        no_checkpoint: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -274,6 +279,7 @@ pub fn run(args: Args) -> CliOutcome {
             user_agent,
             details,
             signing_key,
+            no_checkpoint,
             json,
         } => {
             let tenant: TenantId = tenant.parse().context("--tenant")?;
@@ -302,7 +308,22 @@ pub fn run(args: Args) -> CliOutcome {
                 let v: serde_json::Value = serde_json::from_str(&d).context("--details is not JSON")?;
                 event = event.with_details(v);
             }
-            let checkpointing = match &signing_key {
+            let key_path = match &signing_key {
+                Some(path) => Some(path.clone()),
+                None if no_checkpoint => None,
+                None => {
+                    let local = dir.join(".checkpoint-key.pem");
+                    if !local.exists() {
+                        std::fs::create_dir_all(&dir)
+                            .with_context(|| format!("creating {}", dir.display()))?;
+                        let signer = Ed25519Signer::generate()?;
+                        write_private(&local, signer.to_pkcs8_pem()?.expose_secret().as_bytes())?;
+                        std::fs::write(dir.join(".checkpoint-key.pub.pem"), signer.verifying_key().to_pem())?;
+                    }
+                    Some(local)
+                }
+            };
+            let checkpointing = match &key_path {
                 Some(path) => {
                     let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
                     let signer = Ed25519Signer::from_private_key(&data)?;
@@ -315,7 +336,7 @@ pub fn run(args: Args) -> CliOutcome {
             let stored = store.append_blocking(vec![event])?;
             let entry = stored.into_iter().next().context("the store returned no entry")?;
             let checkpoint =
-                if signing_key.is_some() { store.checkpoint_blocking(&tenant)?.map(|h| h.seq) } else { None };
+                if key_path.is_some() { store.checkpoint_blocking(&tenant)?.map(|h| h.seq) } else { None };
             drop(store);
             let doc = json!({"tenant": tenant.as_str(), "seq": entry.seq, "hash": entry.hash, "id": entry.event.id.to_string(), "checkpoint_seq": checkpoint});
             emit(json, &doc, || {

@@ -278,3 +278,22 @@ fn usage_errors_exit_2() {
         .code(2);
     palisade().args(["audit", "verify"]).assert().code(2);
 }
+
+#[test]
+fn without_a_key_the_local_checkpoint_key_catches_a_removed_last_entry() {
+    let d = tempfile::tempdir().unwrap();
+    three(d.path(), None);
+    let seg = segment(d.path(), "acme");
+    let text = std::fs::read_to_string(&seg).unwrap();
+    let two: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&seg, two).unwrap();
+    let out = palisade().args(["audit", "verify", "--json", d.path().to_str().unwrap()]).assert().code(1);
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["problem"]["kind"], "truncated");
+    // The local key's public half verifies the checkpoints of the intact part too.
+    let pubkey = d.path().join(".checkpoint-key.pub.pem");
+    palisade()
+        .args(["audit", "verify", "--public-key", pubkey.to_str().unwrap(), seg.to_str().unwrap()])
+        .assert()
+        .code(0);
+}
