@@ -7,6 +7,7 @@
 //! cargo run --example tour
 //! ```
 
+mod audit;
 mod core;
 mod ipfilter;
 mod password;
@@ -41,6 +42,8 @@ async fn main() -> anyhow::Result<()> {
     rbac::run().await?;
     chapter("Two-factor authentication with authenticator apps, required by the organization");
     totp::run().await?;
+    chapter("Tamper-evident audit log: record, sign, tamper with one byte, detect it");
+    audit::run().await?;
 
     println!("\ntour complete");
     Ok(())

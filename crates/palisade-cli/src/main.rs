@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod audit;
 mod id;
 mod ip;
 mod output;
@@ -33,6 +34,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Verify, query and append to tamper-evident audit logs.
+    Audit(audit::Args),
     /// Validate tenant, user and environment ids.
     Id(id::Args),
     /// IP allowlists: decide whether a client address is allowed.
@@ -48,6 +51,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Audit(args) => audit::run(args),
         Command::Id(args) => id::run(args),
         Command::Ip(args) => ip::run(args),
         Command::Password(args) => password::run(args),

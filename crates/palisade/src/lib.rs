@@ -22,6 +22,10 @@
 
 pub use palisade_core as core;
 
+/// Tamper-evident, per-tenant audit log: hash-chained JSONL segments, Ed25519-signed checkpoints, durable spooled streaming to SIEMs.
+#[cfg(feature = "audit")]
+pub use palisade_audit as audit;
+
 /// IP allowlists per tenant: strict CIDR parsing, trusted-proxy client resolution, O(log n) lookups, a tower layer.
 #[cfg(feature = "ipfilter")]
 pub use palisade_ipfilter as ipfilter;
