@@ -27,7 +27,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::error::Error;
 use crate::policy::OverflowAction;
-use crate::record::{AuthEvent, AuthMethod, ClientInfo, Revocation, RevocationReason, SessionDetails, SessionRecord};
+use crate::record::{
+    AuthEvent, AuthMethod, ClientInfo, Revocation, RevocationReason, SessionDetails, SessionRecord,
+};
 use crate::store::{SessionLimit, SessionStore, Touch, WriteOutcome};
 use crate::token::{SessionId, SessionToken};
 
@@ -65,7 +67,12 @@ impl Fixture {
         UserId::new(name).map_err(|e| e.to_string())
     }
 
-    fn record_for(&self, tenant: &TenantId, user: &UserId, created: OffsetDateTime) -> Result<SessionRecord, String> {
+    fn record_for(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        created: OffsetDateTime,
+    ) -> Result<SessionRecord, String> {
         let token = SessionToken::generate().map_err(|e| e.to_string())?;
         let hash = token.hash().ok_or("generated token did not hash")?;
         Ok(SessionRecord {
@@ -162,7 +169,10 @@ async fn unknown_and_purged_sessions_do_not_load(s: &Arc<dyn SessionStore>, fx: 
     let r = fx.record(&fx.user("alice")?)?;
     ensure!(s.load(&r.id(), fx.now).await.map_err(store_err)?.is_none(), "unknown id loaded");
     s.create(r.clone(), None, fx.now).await.map_err(store_err)?;
-    ensure!(s.load(&r.id(), r.purge_at - Duration::seconds(1)).await.map_err(store_err)?.is_some(), "live record missing");
+    ensure!(
+        s.load(&r.id(), r.purge_at - Duration::seconds(1)).await.map_err(store_err)?.is_some(),
+        "live record missing"
+    );
     ensure!(s.load(&r.id(), r.purge_at).await.map_err(store_err)?.is_none(), "record loaded at its purge_at");
     Ok(())
 }
@@ -171,19 +181,36 @@ async fn touch_slides_and_never_goes_back(s: &Arc<dyn SessionStore>, fx: &Fixtur
     let r = fx.record(&fx.user("alice")?)?;
     s.create(r.clone(), None, fx.now).await.map_err(store_err)?;
     let later = fx.now + Duration::minutes(10);
-    let t = Touch { seen_at: later, expires_at: later + Duration::hours(1), purge_at: r.purge_at + Duration::hours(1) };
+    let t = Touch {
+        seen_at: later,
+        expires_at: later + Duration::hours(1),
+        purge_at: r.purge_at + Duration::hours(1),
+    };
     ensure!(s.touch(&r.id(), t).await.map_err(store_err)? == WriteOutcome::Applied, "touch not applied");
     let back = s.load(&r.id(), fx.now).await.map_err(store_err)?.ok_or("record vanished")?;
     ensure!(
         back.last_seen_at == later && back.expires_at == t.expires_at && back.purge_at == t.purge_at,
         "touch not stored: {back:?}"
     );
-    let stale = Touch { seen_at: fx.now + Duration::minutes(5), expires_at: fx.now, purge_at: fx.now + Duration::hours(2) };
-    ensure!(s.touch(&r.id(), stale).await.map_err(store_err)? == WriteOutcome::Applied, "stale touch refused");
+    let stale = Touch {
+        seen_at: fx.now + Duration::minutes(5),
+        expires_at: fx.now,
+        purge_at: fx.now + Duration::hours(2),
+    };
+    ensure!(
+        s.touch(&r.id(), stale).await.map_err(store_err)? == WriteOutcome::Applied,
+        "stale touch refused"
+    );
     let back = s.load(&r.id(), fx.now).await.map_err(store_err)?.ok_or("record vanished")?;
-    ensure!(back.last_seen_at == later && back.expires_at == t.expires_at, "an older touch moved last_seen back");
+    ensure!(
+        back.last_seen_at == later && back.expires_at == t.expires_at,
+        "an older touch moved last_seen back"
+    );
     let other = fx.record(&fx.user("bob")?)?;
-    ensure!(s.touch(&other.id(), t).await.map_err(store_err)? == WriteOutcome::Missing, "touch of unknown id");
+    ensure!(
+        s.touch(&other.id(), t).await.map_err(store_err)? == WriteOutcome::Missing,
+        "touch of unknown id"
+    );
     ensure!(s.load(&other.id(), fx.now).await.map_err(store_err)?.is_none(), "touch created a record");
     Ok(())
 }
@@ -193,14 +220,27 @@ async fn revocation_is_final(s: &Arc<dyn SessionStore>, fx: &Fixture) -> Check {
     s.create(r.clone(), None, fx.now).await.map_err(store_err)?;
     let rv = fx.revocation(RevocationReason::Logout);
     ensure!(s.revoke(&r.id(), rv).await.map_err(store_err)?, "first revoke returned false");
-    ensure!(!s.revoke(&r.id(), fx.revocation(RevocationReason::Admin)).await.map_err(store_err)?, "second revoke returned true");
-    let back = s.load(&r.id(), fx.now).await.map_err(store_err)?.ok_or("revoked record vanished before purge_at")?;
+    ensure!(
+        !s.revoke(&r.id(), fx.revocation(RevocationReason::Admin)).await.map_err(store_err)?,
+        "second revoke returned true"
+    );
+    let back =
+        s.load(&r.id(), fx.now).await.map_err(store_err)?.ok_or("revoked record vanished before purge_at")?;
     ensure!(back.revoked == Some(rv), "revocation not kept as first written: {:?}", back.revoked);
     let t = Touch { seen_at: fx.now + Duration::minutes(1), expires_at: r.expires_at, purge_at: r.purge_at };
-    ensure!(s.touch(&r.id(), t).await.map_err(store_err)? == WriteOutcome::Revoked(rv), "touch of a revoked session");
+    ensure!(
+        s.touch(&r.id(), t).await.map_err(store_err)? == WriteOutcome::Revoked(rv),
+        "touch of a revoked session"
+    );
     let back = s.load(&r.id(), fx.now).await.map_err(store_err)?.ok_or("record vanished")?;
-    ensure!(back.last_seen_at == r.last_seen_at && back.revoked == Some(rv), "touch wrote to a revoked session");
-    ensure!(!s.revoke(&fx.record(&fx.user("x")?)?.id(), rv).await.map_err(store_err)?, "revoke of unknown id returned true");
+    ensure!(
+        back.last_seen_at == r.last_seen_at && back.revoked == Some(rv),
+        "touch wrote to a revoked session"
+    );
+    ensure!(
+        !s.revoke(&fx.record(&fx.user("x")?)?.id(), rv).await.map_err(store_err)?,
+        "revoke of unknown id returned true"
+    );
     Ok(())
 }
 
@@ -210,19 +250,43 @@ async fn rotation_is_atomic(s: &Arc<dyn SessionStore>, fx: &Fixture) -> Check {
     s.create(old.clone(), None, fx.now).await.map_err(store_err)?;
     let new = fx.record(&user)?;
     let rv = fx.revocation(RevocationReason::Rotated);
-    ensure!(s.rotate(&old.id(), rv, new.clone()).await.map_err(store_err)? == WriteOutcome::Applied, "rotation refused");
+    ensure!(
+        s.rotate(&old.id(), rv, new.clone()).await.map_err(store_err)? == WriteOutcome::Applied,
+        "rotation refused"
+    );
     let o = s.load(&old.id(), fx.now).await.map_err(store_err)?.ok_or("old record vanished")?;
     ensure!(o.revoked == Some(rv), "old session not revoked by rotation");
-    ensure!(s.load(&new.id(), fx.now).await.map_err(store_err)?.as_ref() == Some(&new), "new session not stored");
-    let listed: Vec<SessionId> = s.list_user(&fx.tenant, &user, fx.now).await.map_err(store_err)?.iter().map(SessionRecord::id).collect();
+    ensure!(
+        s.load(&new.id(), fx.now).await.map_err(store_err)?.as_ref() == Some(&new),
+        "new session not stored"
+    );
+    let listed: Vec<SessionId> = s
+        .list_user(&fx.tenant, &user, fx.now)
+        .await
+        .map_err(store_err)?
+        .iter()
+        .map(SessionRecord::id)
+        .collect();
     ensure!(listed == vec![new.id()], "listing after rotation: {listed:?}");
     // Rotating the revoked old token again must not store anything.
     let third = fx.record(&user)?;
-    ensure!(s.rotate(&old.id(), rv, third.clone()).await.map_err(store_err)? == WriteOutcome::Revoked(rv), "rotation of a revoked session");
-    ensure!(s.load(&third.id(), fx.now).await.map_err(store_err)?.is_none(), "rotation of a revoked session stored the new one");
+    ensure!(
+        s.rotate(&old.id(), rv, third.clone()).await.map_err(store_err)? == WriteOutcome::Revoked(rv),
+        "rotation of a revoked session"
+    );
+    ensure!(
+        s.load(&third.id(), fx.now).await.map_err(store_err)?.is_none(),
+        "rotation of a revoked session stored the new one"
+    );
     let ghost = fx.record(&user)?;
-    ensure!(s.rotate(&ghost.id(), rv, third.clone()).await.map_err(store_err)? == WriteOutcome::Missing, "rotation of an unknown session");
-    ensure!(s.load(&third.id(), fx.now).await.map_err(store_err)?.is_none(), "rotation of an unknown session stored the new one");
+    ensure!(
+        s.rotate(&ghost.id(), rv, third.clone()).await.map_err(store_err)? == WriteOutcome::Missing,
+        "rotation of an unknown session"
+    );
+    ensure!(
+        s.load(&third.id(), fx.now).await.map_err(store_err)?.is_none(),
+        "rotation of an unknown session stored the new one"
+    );
     Ok(())
 }
 
@@ -244,13 +308,25 @@ async fn revoke_user_spares_others(s: &Arc<dyn SessionStore>, fx: &Fixture) -> C
     let live = |r: Option<SessionRecord>| r.is_some_and(|r| r.revoked.is_none());
     ensure!(live(s.load(&a1.id(), fx.now).await.map_err(store_err)?), "the excepted session was revoked");
     ensure!(!live(s.load(&a2.id(), fx.now).await.map_err(store_err)?), "a2 still live");
-    let n = s.revoke_user(&fx.tenant, &alice, fx.revocation(RevocationReason::PasswordChanged), None).await.map_err(store_err)?;
+    let n = s
+        .revoke_user(&fx.tenant, &alice, fx.revocation(RevocationReason::PasswordChanged), None)
+        .await
+        .map_err(store_err)?;
     ensure!(n == 1, "revoke_user revoked {n}, expected 1 (the rest were revoked already)");
     ensure!(live(s.load(&b1.id(), fx.now).await.map_err(store_err)?), "another user's session was revoked");
-    ensure!(live(s.load(&alice_elsewhere.id(), fx.now).await.map_err(store_err)?), "the same user id in another tenant was revoked");
+    ensure!(
+        live(s.load(&alice_elsewhere.id(), fx.now).await.map_err(store_err)?),
+        "the same user id in another tenant was revoked"
+    );
     let a3_back = s.load(&a3.id(), fx.now).await.map_err(store_err)?.ok_or("a3 vanished")?;
-    ensure!(a3_back.revoked.map(|r| r.reason) == Some(RevocationReason::Logout), "an earlier revocation was overwritten");
-    ensure!(s.revoke_user(&fx.tenant, &fx.user("nobody")?, rv, None).await.map_err(store_err)? == 0, "revoked sessions of an unknown user");
+    ensure!(
+        a3_back.revoked.map(|r| r.reason) == Some(RevocationReason::Logout),
+        "an earlier revocation was overwritten"
+    );
+    ensure!(
+        s.revoke_user(&fx.tenant, &fx.user("nobody")?, rv, None).await.map_err(store_err)? == 0,
+        "revoked sessions of an unknown user"
+    );
     Ok(())
 }
 
@@ -261,11 +337,17 @@ async fn revoke_tenant_spares_other_tenants(s: &Arc<dyn SessionStore>, fx: &Fixt
     for r in mine.iter().chain([&theirs]) {
         s.create(r.clone(), None, fx.now).await.map_err(store_err)?;
     }
-    let n = s.revoke_tenant(&fx.tenant, fx.revocation(RevocationReason::TenantRevoked)).await.map_err(store_err)?;
+    let n = s
+        .revoke_tenant(&fx.tenant, fx.revocation(RevocationReason::TenantRevoked))
+        .await
+        .map_err(store_err)?;
     ensure!(n == 3, "revoke_tenant revoked {n}, expected 3");
     for r in &mine {
         let back = s.load(&r.id(), fx.now).await.map_err(store_err)?.ok_or("record vanished")?;
-        ensure!(back.revoked.map(|r| r.reason) == Some(RevocationReason::TenantRevoked), "a session of the tenant survived");
+        ensure!(
+            back.revoked.map(|r| r.reason) == Some(RevocationReason::TenantRevoked),
+            "a session of the tenant survived"
+        );
     }
     let back = s.load(&theirs.id(), fx.now).await.map_err(store_err)?.ok_or("record vanished")?;
     ensure!(back.revoked.is_none(), "another tenant's session was revoked");
@@ -297,12 +379,22 @@ async fn limit_evicts_oldest(s: &Arc<dyn SessionStore>, fx: &Fixture) -> Check {
     let first = fx.record_for(&fx.tenant, &alice, fx.now - Duration::minutes(2))?;
     let second = fx.record_for(&fx.tenant, &alice, fx.now - Duration::minutes(1))?;
     let third = fx.record(&alice)?;
-    ensure!(s.create(first.clone(), limit, fx.now).await.map_err(store_err)?.is_empty(), "evicted below the limit");
-    ensure!(s.create(second.clone(), limit, fx.now).await.map_err(store_err)?.is_empty(), "evicted at the limit");
+    ensure!(
+        s.create(first.clone(), limit, fx.now).await.map_err(store_err)?.is_empty(),
+        "evicted below the limit"
+    );
+    ensure!(
+        s.create(second.clone(), limit, fx.now).await.map_err(store_err)?.is_empty(),
+        "evicted at the limit"
+    );
     let evicted = s.create(third.clone(), limit, fx.now).await.map_err(store_err)?;
     ensure!(evicted == vec![first.id()], "evicted {evicted:?}, expected the oldest");
     let back = s.load(&first.id(), fx.now).await.map_err(store_err)?.ok_or("evicted record vanished")?;
-    ensure!(back.revoked.map(|r| r.reason) == Some(RevocationReason::Evicted), "eviction not recorded: {:?}", back.revoked);
+    ensure!(
+        back.revoked.map(|r| r.reason) == Some(RevocationReason::Evicted),
+        "eviction not recorded: {:?}",
+        back.revoked
+    );
     let n = s.list_user(&fx.tenant, &alice, fx.now).await.map_err(store_err)?.len();
     ensure!(n == 2, "{n} active sessions after eviction, expected 2");
     let tighter = Some(SessionLimit { max: 1, overflow: OverflowAction::EvictOldest });
@@ -350,7 +442,10 @@ async fn purge_forgets_dead_records(s: &Arc<dyn SessionStore>, fx: &Fixture) -> 
     let after = r.purge_at + Duration::seconds(1);
     s.purge_expired(after).await.map_err(store_err)?;
     ensure!(s.load(&r.id(), after).await.map_err(store_err)?.is_none(), "record loaded after its purge_at");
-    ensure!(s.list_user(&fx.tenant, &alice, after).await.map_err(store_err)?.is_empty(), "purged record listed");
+    ensure!(
+        s.list_user(&fx.tenant, &alice, after).await.map_err(store_err)?.is_empty(),
+        "purged record listed"
+    );
     // A record still before its purge_at survives a purge.
     let live = fx.record(&alice)?;
     s.create(live.clone(), None, fx.now).await.map_err(store_err)?;
@@ -385,7 +480,10 @@ async fn concurrent_touch_cannot_resurrect(s: &Arc<dyn SessionStore>, fx: &Fixtu
         "a touch racing the revocation resurrected the session: {:?}",
         back.revoked
     );
-    let after = s.touch(&id, Touch { seen_at: fx.now + Duration::hours(1), expires_at: fx.now, purge_at: r.purge_at }).await.map_err(store_err)?;
+    let after = s
+        .touch(&id, Touch { seen_at: fx.now + Duration::hours(1), expires_at: fx.now, purge_at: r.purge_at })
+        .await
+        .map_err(store_err)?;
     ensure!(matches!(after, WriteOutcome::Revoked(_)), "touch after revocation: {after:?}");
     Ok(())
 }

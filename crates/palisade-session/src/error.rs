@@ -62,9 +62,7 @@ pub enum Error {
         max: u32,
     },
     /// The action needs an authentication more recent than the policy's re-authentication window.
-    #[error(
-        "this action needs a sign-in within the last {window_minutes} minutes: authenticate again"
-    )]
+    #[error("this action needs a sign-in within the last {window_minutes} minutes: authenticate again")]
     ReauthenticationRequired {
         /// The window, in minutes.
         window_minutes: i64,

@@ -61,10 +61,12 @@ pub mod tower;
 pub use error::{Error, Rejection, Result};
 pub use manager::{Issued, ManagerConfig, NewSession, Session, SessionManager};
 pub use policy::{OverflowAction, Policies, PolicyProblem, PolicySource, SessionPolicy};
-pub use record::{AuthEvent, AuthMethod, ClientInfo, Revocation, RevocationReason, SessionDetails, SessionRecord};
+pub use record::{
+    AuthEvent, AuthMethod, ClientInfo, Revocation, RevocationReason, SessionDetails, SessionRecord,
+};
 #[cfg(feature = "redis")]
 pub use store::redis::RedisStore;
 pub use store::{MemoryStore, SessionLimit, SessionStore, Touch, WriteOutcome};
 pub use token::{SessionId, SessionToken, TokenHash};
 #[cfg(feature = "tower")]
-pub use tower::{CookieConfig, SessionLayer};
+pub use tower::{CookieConfig, CurrentToken, SessionLayer};

@@ -9,7 +9,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::error::{Error, Rejection, Result};
 use crate::policy::{PolicySource, SessionPolicy, duration_text, problem};
-use crate::record::{AuthEvent, AuthMethod, ClientInfo, Revocation, RevocationReason, SessionDetails, SessionRecord};
+use crate::record::{
+    AuthEvent, AuthMethod, ClientInfo, Revocation, RevocationReason, SessionDetails, SessionRecord,
+};
 use crate::store::{SessionLimit, SessionStore, Touch, WriteOutcome};
 use crate::token::{SessionId, SessionToken};
 
@@ -68,7 +70,14 @@ pub struct NewSession {
 impl NewSession {
     /// A sign-in of `user` in `tenant` with `method`, from an unknown client.
     pub fn new(tenant: TenantId, user: UserId, method: AuthMethod) -> Self {
-        Self { tenant, user, auth: vec![method], client: ClientInfo::default(), idle_timeout_choice: None, replaces: None }
+        Self {
+            tenant,
+            user,
+            auth: vec![method],
+            client: ClientInfo::default(),
+            idle_timeout_choice: None,
+            replaces: None,
+        }
     }
 }
 
@@ -388,7 +397,11 @@ impl SessionManager {
             .iter()
             .filter(|e| methods.is_empty() || methods.contains(&e.method))
             .any(|e| e.at <= now && now - e.at <= window);
-        if recent { Ok(()) } else { Err(Error::ReauthenticationRequired { window_minutes: window.whole_minutes() }) }
+        if recent {
+            Ok(())
+        } else {
+            Err(Error::ReauthenticationRequired { window_minutes: window.whole_minutes() })
+        }
     }
 
     /// Signs out the session of `token`. `false` if it was not live.
@@ -412,7 +425,12 @@ impl SessionManager {
 
     /// Revokes every session of a user: after a password change, a second-factor change,
     /// deprovisioning. Returns how many were revoked.
-    pub async fn revoke_user(&self, tenant: &TenantId, user: &UserId, reason: RevocationReason) -> Result<usize> {
+    pub async fn revoke_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        reason: RevocationReason,
+    ) -> Result<usize> {
         let now = self.clock.now();
         self.store.revoke_user(tenant, user, Revocation { at: now, reason }, None).await
     }
@@ -427,7 +445,9 @@ impl SessionManager {
     /// Revokes every session of a tenant.
     pub async fn revoke_tenant(&self, tenant: &TenantId) -> Result<usize> {
         let now = self.clock.now();
-        self.store.revoke_tenant(tenant, Revocation { at: now, reason: RevocationReason::TenantRevoked }).await
+        self.store
+            .revoke_tenant(tenant, Revocation { at: now, reason: RevocationReason::TenantRevoked })
+            .await
     }
 
     /// The user's active sessions under the tenant's current policy, oldest first, for a "your

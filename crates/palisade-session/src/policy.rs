@@ -171,10 +171,7 @@ impl SessionPolicy {
         if self.reauth_window < Duration::minutes(1) || self.reauth_window > Duration::days(1) {
             p.push(problem(
                 "reauth_window",
-                format!(
-                    "is {}, it must be between 1m and 1d",
-                    duration_text::format(self.reauth_window)
-                ),
+                format!("is {}, it must be between 1m and 1d", duration_text::format(self.reauth_window)),
             ));
         }
         if p.is_empty() { Ok(()) } else { Err(Error::InvalidConfig(p)) }
@@ -352,7 +349,10 @@ mod tests {
     fn defaults_are_the_reference_values_and_valid() {
         let p = SessionPolicy::default();
         assert_eq!(p.idle_timeout, Duration::days(7));
-        assert_eq!((p.user_idle_timeout_min, p.user_idle_timeout_max), (Duration::minutes(15), Duration::days(14)));
+        assert_eq!(
+            (p.user_idle_timeout_min, p.user_idle_timeout_max),
+            (Duration::minutes(15), Duration::days(14))
+        );
         assert!(p.validate().is_ok());
     }
 
@@ -385,7 +385,8 @@ mod tests {
 
     #[test]
     fn deserializes_strictly() {
-        let p: SessionPolicy = serde_json::from_str(r#"{"idle_timeout":"1h30m","reauth_window":600}"#).unwrap();
+        let p: SessionPolicy =
+            serde_json::from_str(r#"{"idle_timeout":"1h30m","reauth_window":600}"#).unwrap();
         assert_eq!(p.idle_timeout, Duration::minutes(90));
         assert_eq!(p.reauth_window, Duration::minutes(10));
         assert_eq!(p.absolute_lifetime, Duration::days(30));

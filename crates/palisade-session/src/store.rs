@@ -82,8 +82,12 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
 
     /// Atomically revokes the live session `old` (with `revocation`) and stores `new` in its
     /// place. Nothing is written unless `old` is live.
-    async fn rotate(&self, old: &SessionId, revocation: Revocation, new: SessionRecord)
-    -> Result<WriteOutcome>;
+    async fn rotate(
+        &self,
+        old: &SessionId,
+        revocation: Revocation,
+        new: SessionRecord,
+    ) -> Result<WriteOutcome>;
 
     /// Revokes one session. `false` if it was unknown or already revoked.
     async fn revoke(&self, id: &SessionId, revocation: Revocation) -> Result<bool>;
@@ -101,8 +105,12 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     async fn revoke_tenant(&self, tenant: &TenantId, revocation: Revocation) -> Result<usize>;
 
     /// The user's active sessions at `now` (not revoked, not past `expires_at`), oldest first.
-    async fn list_user(&self, tenant: &TenantId, user: &UserId, now: OffsetDateTime)
-    -> Result<Vec<SessionRecord>>;
+    async fn list_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<SessionRecord>>;
 
     /// Forgets records past their `purge_at`. Returns how many were removed. (Stores with
     /// server-side expiry may only tidy their indexes here.)

@@ -21,8 +21,12 @@ async fn redis_store_conforms() {
     let make = || {
         let url = url.clone();
         async move {
-            let prefix = format!("palisade-test:{}:", palisade_session::SessionToken::generate().unwrap().hash().unwrap().session_id());
-            Arc::new(palisade_session::RedisStore::connect(&url, &prefix).await.unwrap()) as Arc<dyn SessionStore>
+            let prefix = format!(
+                "palisade-test:{}:",
+                palisade_session::SessionToken::generate().unwrap().hash().unwrap().session_id()
+            );
+            Arc::new(palisade_session::RedisStore::connect(&url, &prefix).await.unwrap())
+                as Arc<dyn SessionStore>
         }
     };
     let report = conformance::run(&make, OffsetDateTime::now_utc()).await;

@@ -185,7 +185,9 @@ fn millis_ceil(t: OffsetDateTime) -> i64 {
 }
 
 fn from_micros(field: &str, text: Option<&String>) -> Result<OffsetDateTime> {
-    let us: i64 = text.and_then(|t| t.parse().ok()).ok_or_else(|| corrupt(format!("field {field} is missing or not a number")))?;
+    let us: i64 = text
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| corrupt(format!("field {field} is missing or not a number")))?;
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
         .map_err(|_| corrupt(format!("field {field} is out of range")))
 }
@@ -242,7 +244,8 @@ impl RedisStore {
 
     fn parse(&self, fields: &HashMap<String, String>) -> Result<Option<SessionRecord>> {
         let Some(d) = fields.get("d") else { return Ok(None) };
-        let details: SessionDetails = serde_json::from_str(d).map_err(|e| corrupt(format!("details: {e}")))?;
+        let details: SessionDetails =
+            serde_json::from_str(d).map_err(|e| corrupt(format!("details: {e}")))?;
         let revoked = fields.get("rv").map(|j| revocation_from(j)).transpose()?;
         Ok(Some(SessionRecord {
             details: Arc::new(details),
@@ -400,7 +403,8 @@ impl SessionStore for RedisStore {
     async fn revoke_tenant(&self, tenant: &TenantId, revocation: Revocation) -> Result<usize> {
         // One atomic script per user: a tenant may have many users, and one script over all of
         // them would stall the server.
-        let users: Vec<String> = self.conn.clone().smembers(self.tenant_key(tenant)).await.map_err(store_err)?;
+        let users: Vec<String> =
+            self.conn.clone().smembers(self.tenant_key(tenant)).await.map_err(store_err)?;
         let mut n = 0;
         for user in users {
             let Ok(user) = UserId::new(user.as_str()) else { continue };
