@@ -24,27 +24,40 @@ pub struct ManagerConfig {
     /// The price: an idle deadline may come up to this much early. Default 1 minute.
     #[serde(with = "duration_text")]
     pub touch_interval: Duration,
+    /// How long a store keeps a record after the session's absolute deadline, so that a client
+    /// coming back late is told `absolute-expired` (or `revoked`) rather than `unknown`. It is
+    /// the margin between the absolute deadline and the record's `purge_at` (for Redis, the key's
+    /// TTL). Default 1 day.
+    #[serde(with = "duration_text")]
+    pub keep_expired_for: Duration,
 }
 
 impl Default for ManagerConfig {
     fn default() -> Self {
-        Self { touch_interval: Duration::minutes(1) }
+        Self { touch_interval: Duration::minutes(1), keep_expired_for: Duration::days(1) }
     }
 }
 
 impl ManagerConfig {
     /// Checks the configuration and returns every problem at once.
     pub fn validate(&self) -> Result<()> {
+        let mut p = Vec::new();
         if self.touch_interval.is_negative() || self.touch_interval > Duration::minutes(5) {
-            return Err(Error::InvalidConfig(vec![problem(
+            p.push(problem(
                 "touch_interval",
                 format!(
                     "is {}, it must be between 0s and 5m (it is how early an idle timeout may fire)",
                     duration_text::format(self.touch_interval)
                 ),
-            )]));
+            ));
         }
-        Ok(())
+        if self.keep_expired_for.is_negative() || self.keep_expired_for > Duration::days(30) {
+            p.push(problem(
+                "keep_expired_for",
+                format!("is {}, it must be between 0s and 30d", duration_text::format(self.keep_expired_for)),
+            ));
+        }
+        if p.is_empty() { Ok(()) } else { Err(Error::InvalidConfig(p)) }
     }
 }
 
@@ -247,7 +260,7 @@ impl SessionManager {
             details: Arc::new(details),
             last_seen_at: now,
             expires_at: (now + idle).min(absolute),
-            purge_at: absolute,
+            purge_at: absolute + self.config.keep_expired_for,
             revoked: None,
         }
     }
@@ -333,7 +346,11 @@ impl SessionManager {
         if now - record.last_seen_at >= self.config.touch_interval {
             let absolute = record.details.created_at + policy.absolute_lifetime;
             let idle = policy.effective_idle_timeout(record.details.idle_timeout_choice());
-            let touch = Touch { seen_at: now, expires_at: (now + idle).min(absolute), purge_at: absolute };
+            let touch = Touch {
+                seen_at: now,
+                expires_at: (now + idle).min(absolute),
+                purge_at: absolute + self.config.keep_expired_for,
+            };
             match self.store.touch(&record.id(), touch).await? {
                 WriteOutcome::Applied => {
                     record.last_seen_at = now;

@@ -173,8 +173,9 @@ pub struct SessionRecord {
     /// When the session stops counting as active for the store (idle deadline as of the last
     /// write, capped by the absolute deadline): used for concurrency limits and listings.
     pub expires_at: OffsetDateTime,
-    /// When the store may forget the record (the absolute deadline). Until then a revoked or
-    /// expired session is still reported as such rather than as unknown.
+    /// When the store may forget the record: the absolute deadline plus
+    /// [`ManagerConfig::keep_expired_for`](crate::ManagerConfig::keep_expired_for). Until then a
+    /// revoked or expired session is reported as such rather than as unknown.
     pub purge_at: OffsetDateTime,
     /// Set once the session is revoked; never cleared.
     pub revoked: Option<Revocation>,

@@ -142,6 +142,7 @@ fn pick<T>(slots: &[T], n: usize) -> &T {
 
 type IdMap<V> = HashMap<SessionId, V, BuildHasherDefault<IdHasher>>;
 type UserKey = (TenantId, UserId);
+type UserIndex = HashMap<UserKey, Vec<SessionId>>;
 
 const SESSION_SHARDS: usize = 64;
 const USER_SHARDS: usize = 16;
@@ -166,7 +167,7 @@ const USER_SHARDS: usize = 16;
 /// ```
 pub struct MemoryStore {
     shards: Box<[RwLock<IdMap<SessionRecord>>]>,
-    users: Box<[Mutex<HashMap<UserKey, Vec<SessionId>>>]>,
+    users: Box<[Mutex<UserIndex>]>,
     user_hasher: RandomState,
     sweep_cursor: AtomicUsize,
 }
@@ -209,7 +210,7 @@ impl MemoryStore {
         pick(&self.shards, usize::from(last))
     }
 
-    fn user_shard(&self, key: &UserKey) -> &Mutex<HashMap<UserKey, Vec<SessionId>>> {
+    fn user_shard(&self, key: &UserKey) -> &Mutex<UserIndex> {
         // Truncation is fine: any bits of the hash pick a shard.
         #[allow(clippy::cast_possible_truncation)]
         pick(&self.users, self.user_hasher.hash_one(key) as usize)
