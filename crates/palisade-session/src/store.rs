@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 
 use async_trait::async_trait;
@@ -148,8 +148,9 @@ const SESSION_SHARDS: usize = 64;
 const USER_SHARDS: usize = 16;
 
 /// A concurrent in-memory store: sessions in 64 independently locked shards, a per-user index
-/// in 16 more. Expired records are swept one shard at a time (a little on every sign-in, or all
-/// shards with [`SessionStore::purge_expired`]), so sweeping never stops the whole store.
+/// in 16 more. Expired records are swept one shard at a time (one shard a second while users
+/// sign in, or all shards, one after the other, with [`SessionStore::purge_expired`]), so
+/// sweeping never stops the whole store.
 ///
 /// For one instance (or tests). Several instances share sessions through
 /// [`RedisStore`](crate::store::redis::RedisStore).
@@ -170,6 +171,7 @@ pub struct MemoryStore {
     users: Box<[Mutex<UserIndex>]>,
     user_hasher: RandomState,
     sweep_cursor: AtomicUsize,
+    next_sweep: AtomicI64,
 }
 
 impl fmt::Debug for MemoryStore {
@@ -192,6 +194,7 @@ impl MemoryStore {
             users: (0..USER_SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             user_hasher: RandomState::new(),
             sweep_cursor: AtomicUsize::new(0),
+            next_sweep: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -258,7 +261,19 @@ impl MemoryStore {
         removed.len()
     }
 
+    /// Sweeps the next shard, at most once a second (whoever wins the race does it), so a
+    /// store that only sees sign-ins still forgets dead records, one 1/64th at a time.
     fn sweep_step(&self, now: OffsetDateTime) {
+        let second = now.unix_timestamp();
+        let due = self.next_sweep.load(Ordering::Relaxed);
+        if second < due
+            || self
+                .next_sweep
+                .compare_exchange(due, second + 1, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
         let i = self.sweep_cursor.fetch_add(1, Ordering::Relaxed) % SESSION_SHARDS;
         self.purge_shard(i, now);
     }

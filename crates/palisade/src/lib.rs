@@ -21,3 +21,6 @@
 #![warn(missing_docs)]
 
 pub use palisade_core as core;
+
+#[cfg(feature = "session")]
+pub use palisade_session as session;
