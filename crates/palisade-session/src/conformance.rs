@@ -1,7 +1,7 @@
 //! The conformance suite every [`SessionStore`] must pass (cargo feature `conformance`).
 //!
 //! palisade runs it against [`MemoryStore`](crate::MemoryStore) and
-//! [`RedisStore`](crate::store::redis::RedisStore); a host writing its own store (SQL, DynamoDB…)
+//! `RedisStore`; a host writing its own store (SQL, DynamoDB…)
 //! runs it against that store from a test:
 //!
 //! ```

@@ -5,8 +5,8 @@
 //! [`SessionManager`](crate::SessionManager), so that a policy change applies to existing
 //! sessions at their next validation, whatever the store.
 //!
-//! Every implementation must pass the conformance suite (cargo feature `conformance`,
-//! [`conformance`](crate::conformance) module), which the crate runs against both of its stores.
+//! Every implementation must pass the conformance suite (cargo feature `conformance`, module
+//! `palisade_session::conformance`), which the crate runs against both of its stores.
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
@@ -153,7 +153,7 @@ const USER_SHARDS: usize = 16;
 /// sweeping never stops the whole store.
 ///
 /// For one instance (or tests). Several instances share sessions through
-/// [`RedisStore`](crate::store::redis::RedisStore).
+/// `RedisStore` (cargo feature `redis`).
 ///
 /// ```
 /// # tokio_test();
@@ -437,5 +437,72 @@ impl SessionStore for MemoryStore {
 
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<usize> {
         Ok((0..SESSION_SHARDS).map(|i| self.purge_shard(i, now)).sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::SessionDetails;
+    use crate::token::SessionToken;
+    use std::sync::Arc;
+    use time::{Duration, macros::datetime};
+
+    fn record(user: &str, now: OffsetDateTime, purge_in: Duration) -> SessionRecord {
+        let hash = SessionToken::generate().unwrap().hash().unwrap();
+        SessionRecord {
+            details: Arc::new(SessionDetails {
+                id: hash.session_id(),
+                token_hash: hash,
+                tenant: "acme".parse().unwrap(),
+                user: user.parse().unwrap(),
+                created_at: now,
+                idle_timeout_choice_secs: None,
+                auth: Vec::new(),
+                client: Default::default(),
+            }),
+            last_seen_at: now,
+            expires_at: now + Duration::minutes(1),
+            purge_at: now + purge_in,
+            revoked: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn sign_ins_sweep_one_shard_a_second() {
+        let store = MemoryStore::new();
+        let t0 = datetime!(2026-01-01 00:00 UTC);
+        for i in 0..2000 {
+            store.create(record(&format!("u{i}"), t0, Duration::minutes(5)), None, t0).await.unwrap();
+        }
+        assert_eq!(store.len(), 2000);
+        // 64 sign-ins in the same second sweep at most one shard; 64 seconds of sign-ins sweep all.
+        let later = t0 + Duration::hours(1);
+        for _ in 0..64 {
+            store.create(record("x", later, Duration::days(1)), None, later).await.unwrap();
+        }
+        let after_one_second = store.len();
+        assert!(after_one_second > 2000 - 2000 / 64 * 2, "swept too much at once: {after_one_second}");
+        assert!(after_one_second < 2064, "nothing swept");
+        for s in 1..=64 {
+            let t = later + Duration::seconds(s);
+            store.create(record("x", t, Duration::days(1)), None, t).await.unwrap();
+        }
+        assert_eq!(store.len(), 64 + 64, "every dead record swept, every live one kept");
+        // the user index forgot them too
+        let users = store.users.iter().map(|s| s.lock().unwrap().len()).sum::<usize>();
+        assert_eq!(users, 1);
+    }
+
+    #[test]
+    fn shards_spread_sessions() {
+        let store = MemoryStore::new();
+        let t0 = datetime!(2026-01-01 00:00 UTC);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for i in 0..6400 {
+            rt.block_on(store.create(record(&format!("u{i}"), t0, Duration::days(1)), None, t0)).unwrap();
+        }
+        let sizes: Vec<usize> = store.shards.iter().map(|s| s.read().unwrap().len()).collect();
+        assert!(sizes.iter().all(|&n| n > 40 && n < 200), "{sizes:?}");
     }
 }
