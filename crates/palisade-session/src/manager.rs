@@ -244,7 +244,7 @@ impl SessionManager {
     }
 
     /// The policy that applies to `tenant` now.
-    pub fn policy(&self, tenant: &TenantId) -> Arc<SessionPolicy> {
+    pub fn policy(&self, tenant: &TenantId) -> SessionPolicy {
         self.policies.policy(tenant)
     }
 
@@ -315,7 +315,7 @@ impl SessionManager {
         token: &SessionToken,
         tenant: Option<&TenantId>,
         now: OffsetDateTime,
-    ) -> Result<(SessionRecord, Arc<SessionPolicy>)> {
+    ) -> Result<(SessionRecord, SessionPolicy)> {
         let hash = token.hash().ok_or(Rejection::Unknown)?;
         let record = self.store.load(&hash.session_id(), now).await?.ok_or(Rejection::Unknown)?;
         if !record.details.token_hash.matches(&hash) {

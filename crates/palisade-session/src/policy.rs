@@ -24,7 +24,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use palisade_core::TenantId;
 use serde::{Deserialize, Serialize};
@@ -53,7 +55,7 @@ pub enum OverflowAction {
 }
 
 /// One organization's session rules.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionPolicy {
     /// How long a session lives without activity, unless the user picked another value.
@@ -190,11 +192,13 @@ impl SessionPolicy {
 /// implementations answer from memory (a host keeps it in sync with its database).
 pub trait PolicySource: Send + Sync + fmt::Debug {
     /// The policy of `tenant`.
-    fn policy(&self, tenant: &TenantId) -> Arc<SessionPolicy>;
+    fn policy(&self, tenant: &TenantId) -> SessionPolicy;
 }
 
 /// A [`PolicySource`] held in memory: a default plus per-tenant overrides that can be changed at
-/// any time (a change applies to existing sessions at their next validation).
+/// any time (a change applies to existing sessions at their next validation). Reads take no
+/// lock (the map is swapped whole on the rare change), so validations on many threads do not
+/// contend here.
 ///
 /// ```
 /// use palisade_session::{Policies, PolicySource, SessionPolicy};
@@ -208,29 +212,34 @@ pub trait PolicySource: Send + Sync + fmt::Debug {
 /// ```
 #[derive(Debug)]
 pub struct Policies {
-    default: Arc<SessionPolicy>,
-    by_tenant: RwLock<HashMap<TenantId, Arc<SessionPolicy>>>,
+    default: SessionPolicy,
+    by_tenant: ArcSwap<HashMap<TenantId, SessionPolicy>>,
 }
 
 impl Policies {
     /// Every tenant gets `default` until given its own policy. (Validate `default` first.)
     pub fn new(default: SessionPolicy) -> Self {
-        Self { default: Arc::new(default), by_tenant: RwLock::new(HashMap::new()) }
+        Self { default, by_tenant: ArcSwap::from_pointee(HashMap::new()) }
     }
 
     /// Sets `tenant`'s policy after validating it; an invalid policy changes nothing.
     pub fn set(&self, tenant: &TenantId, policy: SessionPolicy) -> Result<()> {
         policy.validate()?;
-        self.by_tenant
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(tenant.clone(), Arc::new(policy));
+        self.by_tenant.rcu(|map| {
+            let mut map = HashMap::clone(map);
+            map.insert(tenant.clone(), policy);
+            Arc::new(map)
+        });
         Ok(())
     }
 
     /// Returns `tenant` to the default policy.
     pub fn reset(&self, tenant: &TenantId) {
-        self.by_tenant.write().unwrap_or_else(PoisonError::into_inner).remove(tenant);
+        self.by_tenant.rcu(|map| {
+            let mut map = HashMap::clone(map);
+            map.remove(tenant);
+            Arc::new(map)
+        });
     }
 }
 
@@ -241,13 +250,8 @@ impl Default for Policies {
 }
 
 impl PolicySource for Policies {
-    fn policy(&self, tenant: &TenantId) -> Arc<SessionPolicy> {
-        self.by_tenant
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(tenant)
-            .cloned()
-            .unwrap_or_else(|| self.default.clone())
+    fn policy(&self, tenant: &TenantId) -> SessionPolicy {
+        self.by_tenant.load().get(tenant).copied().unwrap_or(self.default)
     }
 }
 
