@@ -266,7 +266,9 @@ impl SessionManager {
     }
 
     /// Signs a user in: a new token and session, under the tenant's concurrent-session limit.
-    /// A token presented before sign-in (`replaces`) is revoked first.
+    /// A token presented before sign-in (`replaces`) is revoked first, on purpose even if the
+    /// sign-in is then refused: the browser is signing in again, and that session no longer
+    /// counts against the limit (a user re-signing-in on the same browser is not refused).
     pub async fn login(&self, new: NewSession) -> Result<Issued> {
         let now = self.clock.now();
         let policy = self.policies.policy(&new.tenant);
