@@ -199,6 +199,8 @@ fn bench(c: &mut Criterion) {
         });
     }
 
+    interleaved_ratio(&coalesced, &tokens, &tower_store, &ids);
+
     if let Ok(url) = std::env::var("PALISADE_TEST_REDIS_URL") {
         // The connection's driver task lives on this runtime, so the loop runs on it too.
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -233,6 +235,33 @@ fn bench(c: &mut Criterion) {
         eprintln!("session bench: PALISADE_TEST_REDIS_URL not set, skipping the Redis store");
     }
     group.finish();
+}
+
+/// On a shared, busy machine the load changes between criterion's benchmarks. This runs the
+/// two 1-thread loads in alternating rounds and prints the median of each and their ratio, which
+/// the load cannot skew towards either side.
+fn interleaved_ratio(
+    manager: &SessionManager,
+    tokens: &Arc<Vec<SessionToken>>,
+    tower_store: &tower_sessions::MemoryStore,
+    ids: &Arc<Vec<Id>>,
+) {
+    const OPS: u64 = 20_000;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..15 {
+        ours.push(validate_on_threads(manager, tokens, OPS, 1).as_nanos() as f64 / OPS as f64);
+        theirs.push(tower_on_threads(tower_store, ids, OPS, 1).as_nanos() as f64 / OPS as f64);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (a, b) = (median(&mut ours), median(&mut theirs));
+    eprintln!(
+        "session/interleaved (15 alternating rounds of {OPS} ops, medians): palisade-memory/coalesced {a:.0} ns/op, \
+         tower-sessions-memory/load+save {b:.0} ns/op, ratio {:.2}x",
+        b / a
+    );
 }
 
 criterion_group!(benches, bench);
