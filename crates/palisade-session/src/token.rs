@@ -79,15 +79,10 @@ impl TokenHash {
     /// Hashes an encoded token; `None` unless it is exactly 43 characters of canonical unpadded
     /// URL-safe base64 (which decode to 32 bytes).
     pub fn of(token: &str) -> Option<Self> {
-        if token.len() != TOKEN_LEN {
-            return None;
-        }
-        let mut raw = zeroize::Zeroizing::new([0u8; 36]);
-        let n = URL_SAFE_NO_PAD.decode_slice(token.as_bytes(), raw.as_mut_slice()).ok()?;
-        let bytes = raw.get(..32).filter(|_| n == 32)?;
+        let raw = decode_token(token.as_bytes())?;
         let mut h = Sha256::new();
         h.update(HASH_LABEL);
-        h.update(bytes);
+        h.update(raw.as_slice());
         Some(Self(h.finalize().into()))
     }
 
@@ -202,6 +197,38 @@ impl<'de> Deserialize<'de> for SessionId {
     }
 }
 
+/// Decodes exactly 43 characters of unpadded URL-safe base64 into 32 bytes, refusing any other
+/// length, any other alphabet and non-zero padding bits (so each token has one spelling). A
+/// dedicated decoder: on the validation path it costs less than the general one.
+fn decode_token(text: &[u8]) -> Option<zeroize::Zeroizing<[u8; 32]>> {
+    if text.len() != TOKEN_LEN {
+        return None;
+    }
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    let mut acc: u32 = 0;
+    let mut bits = 0u32;
+    let mut slots = out.iter_mut();
+    for &c in text {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            *slots.next()? = u8::try_from(acc >> bits).ok()?;
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // 43 characters carry 258 bits: 32 bytes and 2 padding bits, which must be zero.
+    (slots.next().is_none() && acc == 0).then_some(out)
+}
+
 fn hex32(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -266,6 +293,18 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn decoder_agrees_with_the_base64_crate(bytes in proptest::array::uniform32(any::<u8>())) {
+            let text = URL_SAFE_NO_PAD.encode(bytes);
+            prop_assert_eq!(decode_token(text.as_bytes()).map(|b| *b), Some(bytes));
+        }
+
+        #[test]
+        fn decoder_refuses_what_the_base64_crate_refuses(s in "[A-Za-z0-9_+/=-]{43}") {
+            let theirs = URL_SAFE_NO_PAD.decode(&s).ok().filter(|v| v.len() == 32);
+            prop_assert_eq!(decode_token(s.as_bytes()).map(|b| b.to_vec()), theirs);
+        }
+
         #[test]
         fn hashing_never_panics(s in "\\PC{0,60}") {
             let _ = TokenHash::of(&s);
