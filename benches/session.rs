@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 //! Session validation throughput: palisade-session's stores against tower-sessions' MemoryStore.
 //!
 //! Every store holds 100,000 live sessions and each iteration validates one of them, picked at
