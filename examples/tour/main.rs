@@ -13,6 +13,7 @@ mod ipfilter;
 mod password;
 mod rbac;
 mod totp;
+mod session;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {
@@ -44,6 +45,8 @@ async fn main() -> anyhow::Result<()> {
     totp::run().await?;
     chapter("Tamper-evident audit log: record, sign, tamper with one byte, detect it");
     audit::run().await?;
+    chapter("Sessions: per-organization timeouts, hashed tokens, rotation, revocation");
+    session::run().await?;
 
     println!("\ntour complete");
     Ok(())

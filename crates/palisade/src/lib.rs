@@ -38,6 +38,10 @@ pub use palisade_password as password;
 #[cfg(feature = "rbac")]
 pub use palisade_rbac as rbac;
 
+/// Sessions for multi-tenant services: per-organization timeouts, hashed tokens, rotation, revocation, in-memory and Redis stores, a tower Layer.
+#[cfg(feature = "session")]
+pub use palisade_session as session;
+
 /// Two-factor authentication with authenticator apps (RFC 6238 TOTP): enrollment, verification, replay guard, recovery codes, remembered devices and the organization mandate.
 #[cfg(feature = "totp")]
 pub use palisade_totp as totp;

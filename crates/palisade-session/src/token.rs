@@ -1,0 +1,314 @@
+//! Session tokens, their hashes, and session ids.
+//!
+//! A token is 32 bytes (256 bits) from the OS CSPRNG, written as 43 characters of unpadded
+//! URL-safe base64. The store never sees it: it keeps [`TokenHash`], the SHA-256 of the token's
+//! bytes under a domain-separation label. A fast hash is the right one here, unlike for
+//! passwords: with 256 bits of entropy nobody can guess a token from its hash, however fast the
+//! hash, so a slow hash would only cost every request time without adding safety.
+//!
+//! The [`SessionId`] is the first 16 bytes of that hash. It names the session in listings, logs
+//! and "sign out that device" calls; knowing it does not help to present the session, because
+//! that needs a preimage of the hash.
+//!
+//! ```
+//! use palisade_session::{SessionToken, TokenHash};
+//!
+//! let token = SessionToken::generate()?;
+//! assert_eq!(token.expose_secret().len(), 43);
+//! let hash = TokenHash::of(token.expose_secret()).expect("well-formed");
+//! assert_eq!(hash.session_id().to_string().len(), 32);
+//! assert!(TokenHash::of("not a token").is_none());
+//! # Ok::<(), palisade_session::Error>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use palisade_core::{SecretArray, SecretString, ct_eq};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+use sha2::{Digest, Sha256};
+
+use crate::error::Result;
+
+/// Length of an encoded token, in characters.
+pub const TOKEN_LEN: usize = 43;
+const HASH_LABEL: &[u8] = b"palisade-session-token-v1\0";
+
+/// A bearer session token. Redacted in `Debug`, zeroized on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(SecretString);
+
+impl SessionToken {
+    /// A fresh token: 256 bits from the OS CSPRNG.
+    pub fn generate() -> Result<Self> {
+        let raw = SecretArray::<32>::random()?;
+        Ok(Self(SecretString::new(URL_SAFE_NO_PAD.encode(raw.expose_secret()))))
+    }
+
+    /// Wraps a token received from a client (a cookie, a header). It is not checked here:
+    /// a malformed token is simply an unknown session when validated.
+    pub fn from_client(token: impl Into<String>) -> Self {
+        Self(SecretString::new(token.into()))
+    }
+
+    /// The token, to send to the client (a cookie value). Every call site is a place where the
+    /// secret leaves its holder.
+    pub fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// The token's hash, or `None` when the token is not well-formed.
+    pub fn hash(&self) -> Option<TokenHash> {
+        TokenHash::of(self.expose_secret())
+    }
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionToken(<redacted>)")
+    }
+}
+
+/// SHA-256 of a token's 32 bytes under a domain-separation label: what stores keep.
+#[derive(Clone, Copy)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    /// Hashes an encoded token; `None` unless it is exactly 43 characters of canonical unpadded
+    /// URL-safe base64 (which decode to 32 bytes).
+    pub fn of(token: &str) -> Option<Self> {
+        let raw = decode_token(token.as_bytes())?;
+        let mut h = Sha256::new();
+        h.update(HASH_LABEL);
+        h.update(raw.as_slice());
+        Some(Self(h.finalize().into()))
+    }
+
+    /// The session id: the first 16 bytes of the hash.
+    pub fn session_id(&self) -> SessionId {
+        let mut id = [0u8; 16];
+        for (d, s) in id.iter_mut().zip(self.0.iter()) {
+            *d = *s;
+        }
+        SessionId(id)
+    }
+
+    /// Constant-time comparison.
+    pub fn matches(&self, other: &TokenHash) -> bool {
+        ct_eq(&self.0, &other.0)
+    }
+
+    /// The raw 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Rebuilds a hash from its 32 bytes (as read from a store).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl PartialEq for TokenHash {
+    fn eq(&self, other: &Self) -> bool {
+        self.matches(other)
+    }
+}
+impl Eq for TokenHash {}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenHash({})", self.session_id())
+    }
+}
+
+impl Serialize for TokenHash {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&hex32(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for TokenHash {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let mut out = [0u8; 32];
+        unhex(&s, &mut out).ok_or_else(|| de::Error::custom("a token hash is 64 hex digits"))?;
+        Ok(Self(out))
+    }
+}
+
+/// The public name of a session: 32 lowercase hex digits. Not a secret.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SessionId([u8; 16]);
+
+impl std::hash::Hash for SessionId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(&self.0);
+    }
+}
+
+impl SessionId {
+    /// The raw 16 bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({self})")
+    }
+}
+
+/// A string that is not 32 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a session id is 32 hexadecimal digits")]
+pub struct BadSessionId;
+
+impl FromStr for SessionId {
+    type Err = BadSessionId;
+    fn from_str(s: &str) -> std::result::Result<Self, BadSessionId> {
+        let mut out = [0u8; 16];
+        unhex(s, &mut out).ok_or(BadSessionId)?;
+        Ok(Self(out))
+    }
+}
+
+impl Serialize for SessionId {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(de::Error::custom)
+    }
+}
+
+/// Decodes exactly 43 characters of unpadded URL-safe base64 into 32 bytes, refusing any other
+/// length, any other alphabet and non-zero padding bits (so each token has one spelling). A
+/// dedicated decoder: on the validation path it costs less than the general one.
+fn decode_token(text: &[u8]) -> Option<zeroize::Zeroizing<[u8; 32]>> {
+    if text.len() != TOKEN_LEN {
+        return None;
+    }
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    let mut acc: u32 = 0;
+    let mut bits = 0u32;
+    let mut slots = out.iter_mut();
+    for &c in text {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            *slots.next()? = u8::try_from(acc >> bits).ok()?;
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // 43 characters carry 258 bits: 32 bytes and 2 padding bits, which must be zero.
+    (slots.next().is_none() && acc == 0).then_some(out)
+}
+
+fn hex32(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str, out: &mut [u8]) -> Option<()> {
+    if s.len() != out.len() * 2 {
+        return None;
+    }
+    for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+        let hi = char::from(*pair.first()?).to_digit(16)?;
+        let lo = char::from(*pair.get(1)?).to_digit(16)?;
+        *o = u8::try_from(hi * 16 + lo).ok()?;
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn tokens_are_unique_well_formed_and_redacted() {
+        let a = SessionToken::generate().unwrap();
+        let b = SessionToken::generate().unwrap();
+        assert_ne!(a.expose_secret(), b.expose_secret());
+        assert!(a.expose_secret().bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert_eq!(format!("{a:?}"), "SessionToken(<redacted>)");
+        assert!(a.hash().is_some());
+        assert_ne!(a.hash().unwrap().session_id(), b.hash().unwrap().session_id());
+    }
+
+    #[test]
+    fn hash_is_sha256_with_label() {
+        // 32 zero bytes encode to 43 'A's.
+        let h = TokenHash::of(&"A".repeat(43)).unwrap();
+        let mut expect = Sha256::new();
+        expect.update(b"palisade-session-token-v1\0");
+        expect.update([0u8; 32]);
+        assert_eq!(h.as_bytes(), &<[u8; 32]>::from(expect.finalize()));
+    }
+
+    #[test]
+    fn rejects_non_canonical_and_wrong_lengths() {
+        // The last character carries 4 padding bits that must be zero: 'B' sets one.
+        assert!(TokenHash::of(&format!("{}B", "A".repeat(42))).is_none());
+        assert!(TokenHash::of(&"A".repeat(42)).is_none());
+        assert!(TokenHash::of(&"A".repeat(44)).is_none());
+        assert!(TokenHash::of(&format!("{}+", "A".repeat(42))).is_none());
+        assert!(TokenHash::of(&format!("{}=", "A".repeat(42))).is_none());
+    }
+
+    #[test]
+    fn ids_and_hashes_round_trip() {
+        let h = SessionToken::generate().unwrap().hash().unwrap();
+        let id = h.session_id();
+        assert_eq!(id.to_string().parse::<SessionId>().unwrap(), id);
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(serde_json::from_str::<TokenHash>(&json).unwrap(), h);
+        assert!("zz".parse::<SessionId>().is_err());
+        assert!("g".repeat(32).parse::<SessionId>().is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn decoder_agrees_with_the_base64_crate(bytes in proptest::array::uniform32(any::<u8>())) {
+            let text = URL_SAFE_NO_PAD.encode(bytes);
+            prop_assert_eq!(decode_token(text.as_bytes()).map(|b| *b), Some(bytes));
+        }
+
+        #[test]
+        fn decoder_refuses_what_the_base64_crate_refuses(s in "[A-Za-z0-9_+/=-]{43}") {
+            let theirs = URL_SAFE_NO_PAD.decode(&s).ok().filter(|v| v.len() == 32);
+            prop_assert_eq!(decode_token(s.as_bytes()).map(|b| b.to_vec()), theirs);
+        }
+
+        #[test]
+        fn hashing_never_panics(s in "\\PC{0,60}") {
+            let _ = TokenHash::of(&s);
+            let _ = s.parse::<SessionId>();
+        }
+    }
+}
