@@ -8,6 +8,7 @@
 //! ```
 
 mod core;
+mod egress;
 mod ipfilter;
 
 /// Prints a chapter heading, numbering chapters as they come.
@@ -32,6 +33,9 @@ async fn main() -> anyhow::Result<()> {
 
     chapter("IP allowlists per tenant, behind trusted proxies");
     ipfilter::run().await?;
+
+    chapter("Outbound allowlists: SSRF-proof connections");
+    egress::run().await?;
 
     println!("\ntour complete");
     Ok(())

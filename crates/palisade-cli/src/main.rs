@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod egress;
 mod id;
 mod ip;
 mod output;
@@ -31,6 +32,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Validate tenant, user and environment ids.
+    /// Outbound allowlists: decide whether a request to a URL may go (SSRF protection).
+    Egress(egress::Args),
     Id(id::Args),
     /// IP allowlists: decide whether a client address is allowed.
     Ip(ip::Args),
@@ -39,6 +42,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Egress(args) => egress::run(args),
         Command::Id(args) => id::run(args),
         Command::Ip(args) => ip::run(args),
     };

@@ -25,3 +25,7 @@ pub use palisade_core as core;
 /// IP allowlists per tenant, trusted proxies, tower layer.
 #[cfg(feature = "ipfilter")]
 pub use palisade_ipfilter as ipfilter;
+
+/// Outbound allowlists: SSRF-proof URL decisions that hold at connect time.
+#[cfg(feature = "egress")]
+pub use palisade_egress as egress;
