@@ -9,6 +9,7 @@
 
 mod audit;
 mod core;
+mod egress;
 mod ipfilter;
 mod password;
 mod rbac;
@@ -47,6 +48,9 @@ async fn main() -> anyhow::Result<()> {
     audit::run().await?;
     chapter("Sessions: per-organization timeouts, hashed tokens, rotation, revocation");
     session::run().await?;
+
+    chapter("Outbound allowlists: SSRF-proof connections");
+    egress::run().await?;
 
     println!("\ntour complete");
     Ok(())

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod audit;
+mod egress;
 mod id;
 mod ip;
 mod output;
@@ -36,6 +37,8 @@ struct Cli {
 enum Command {
     /// Verify, query and append to tamper-evident audit logs.
     Audit(audit::Args),
+    /// Outbound allowlists: decide whether a request to a URL may go (SSRF protection).
+    Egress(egress::Args),
     /// Validate tenant, user and environment ids.
     Id(id::Args),
     /// IP allowlists: decide whether a client address is allowed.
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Audit(args) => audit::run(args),
+        Command::Egress(args) => egress::run(args),
         Command::Id(args) => id::run(args),
         Command::Ip(args) => ip::run(args),
         Command::Password(args) => password::run(args),

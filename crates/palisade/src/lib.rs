@@ -26,6 +26,10 @@ pub use palisade_core as core;
 #[cfg(feature = "audit")]
 pub use palisade_audit as audit;
 
+/// Outbound allowlists for connections and agents: SSRF-proof URL decisions that hold at connect time.
+#[cfg(feature = "egress")]
+pub use palisade_egress as egress;
+
 /// IP allowlists per tenant: strict CIDR parsing, trusted-proxy client resolution, O(log n) lookups, a tower layer.
 #[cfg(feature = "ipfilter")]
 pub use palisade_ipfilter as ipfilter;
