@@ -21,3 +21,5 @@
 #![warn(missing_docs)]
 
 pub use palisade_core as core;
+#[cfg(feature = "saml")]
+pub use palisade_saml as saml;
