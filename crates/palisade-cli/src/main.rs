@@ -12,6 +12,7 @@
 
 mod id;
 mod output;
+mod saml;
 
 use std::process::ExitCode;
 
@@ -31,12 +32,15 @@ struct Cli {
 enum Command {
     /// Validate tenant, user and environment ids.
     Id(id::Args),
+    /// SAML 2.0 service provider: verify responses, print SP metadata, build AuthnRequests.
+    Saml(saml::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Id(args) => id::run(args),
+        Command::Saml(args) => saml::run(args),
     };
     output::finish(result)
 }

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::keys::{AlgorithmPolicy, TrustedCert};
 use crate::policy::{IdpConfig, IdpPolicy, SpConfig};
 use crate::response::parse_instant;
-use crate::xml::{Document, Element, Limits, escape_attr, escape_text};
+use crate::xml::{Document, Element, Limits, escape_attr};
 use crate::{MD_NS, SAMLP_NS};
 
 /// The HTTP-Redirect binding URI.
@@ -154,6 +154,7 @@ pub fn parse_idp_metadata(xml: &str, opts: &MetadataOptions<'_>, now: OffsetDate
 /// the SP key when `sign` is set.
 pub fn sp_metadata(
     sp: &SpConfig,
+    extra_signing_certs: &[TrustedCert],
     encryption_cert: Option<&TrustedCert>,
     valid_until: Option<OffsetDateTime>,
     sign: bool,
@@ -170,6 +171,9 @@ pub fn sp_metadata(
         keys.push_str(&key_descriptor("signing", c));
     }
     if let Some(c) = &sp.next_signing_cert {
+        keys.push_str(&key_descriptor("signing", c));
+    }
+    for c in extra_signing_certs {
         keys.push_str(&key_descriptor("signing", c));
     }
     if let Some(c) = encryption_cert {
@@ -199,7 +203,6 @@ pub fn sp_metadata(
         escape_attr(&sp.entity_id),
         escape_attr(&sp.acs_url)
     );
-    let _ = escape_text;
     match (&sp.signing_key, sign) {
         (Some(k), true) => sign_xml(&xml, &id, k),
         (None, true) => Err(Error::Config(vec!["signing SP metadata needs an SP signing key".into()])),

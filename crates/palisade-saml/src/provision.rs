@@ -113,6 +113,8 @@ pub struct ProvisionPlan {
     pub changes: Vec<Change>,
 }
 
+type FieldGetter = fn(&UserProfile) -> Option<String>;
+
 /// Maps `identity` onto `existing` (or a new user).
 pub fn plan(
     mapping: &RoleMapping,
@@ -146,7 +148,7 @@ pub fn plan(
         roles,
     };
     let mut changes = Vec::new();
-    let fields: [(&'static str, fn(&UserProfile) -> Option<String>); 5] = [
+    let fields: [(&'static str, FieldGetter); 5] = [
         ("email", |p| p.email.clone()),
         ("given_name", |p| p.given_name.clone()),
         ("family_name", |p| p.family_name.clone()),

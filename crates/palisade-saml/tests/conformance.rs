@@ -57,7 +57,7 @@ fn attr_value(xml: &str, name: &str) -> Option<String> {
 
 fn element_text(xml: &str, local: &str) -> Option<String> {
     // First `<x:local ...>text<` (any prefix or none).
-    for (i, _) in xml.match_indices(&format!("{local}")) {
+    for (i, _) in xml.match_indices(local) {
         let before = &xml[..i];
         let lt = before.rfind('<')?;
         let name = &xml[lt + 1..i + local.len()];
