@@ -23,6 +23,12 @@ fn b64() -> base64::engine::GeneralPurpose {
 
 /// Decodes an HTTP-POST value (or raw XML) to XML text, within `limits`.
 pub fn decode_post(input: &[u8], limits: &InputLimits) -> Result<String> {
+    if input.len() > limits.max_base64.max(limits.xml.max_bytes) {
+        return Err(Error::Encoding(format!(
+            "input larger than {} bytes",
+            limits.max_base64.max(limits.xml.max_bytes)
+        )));
+    }
     let trimmed = input.trim_ascii();
     if trimmed.first() == Some(&b'<') || trimmed.starts_with("\u{FEFF}".as_bytes()) {
         if trimmed.len() > limits.xml.max_bytes {
