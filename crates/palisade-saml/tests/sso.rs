@@ -539,3 +539,117 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+/// Encrypted assertions made by libxmlsec1 (`xmlsec1 --encrypt`): decrypted, then the inner
+/// assertion's signature is verified on the decrypted tree.
+#[test]
+fn xmlsec1_encrypted_assertions_decrypt_and_verify() {
+    use std::process::Command;
+    if Command::new("xmlsec1").arg("--version").output().is_err() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "xmlsec1 is required under CI");
+        eprintln!("note: xmlsec1 not installed; skipped");
+        return;
+    }
+    let key = idp_key();
+    let sp_key = SigningKey::generate_rsa_2048().unwrap();
+    let kp = rcgen::KeyPair::try_from(sp_key.pkcs8().expose_secret()).unwrap();
+    let sp_cert =
+        rcgen::CertificateParams::new(vec!["sp.example.test".to_owned()]).unwrap().self_signed(&kp).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sp.pem"), sp_cert.pem()).unwrap();
+    let signed = sign_assertion(&unsigned(Shape::Keycloak), &key);
+    std::fs::write(dir.path().join("data.xml"), &signed).unwrap();
+    let mut sp_cfg = sp();
+    sp_cfg.decryption_key = Some(palisade_saml::DecryptionKey::from_pem(&kp.serialize_pem()).unwrap());
+    let enc = "http://www.w3.org/2001/04/xmlenc#";
+    let enc11 = "http://www.w3.org/2009/xmlenc11#";
+    let cases = [
+        (format!("{enc}aes128-cbc"), "aes-128", format!("{enc}rsa-oaep-mgf1p"), true),
+        (format!("{enc}aes256-cbc"), "aes-256", format!("{enc}rsa-oaep-mgf1p"), true),
+        (format!("{enc11}aes128-gcm"), "aes-128", format!("{enc}rsa-oaep-mgf1p"), true),
+        (format!("{enc11}aes256-gcm"), "aes-256", format!("{enc}rsa-oaep-mgf1p"), true),
+        // RSA-1_5 key transport is refused by default.
+        (format!("{enc}aes256-cbc"), "aes-256", format!("{enc}rsa-1_5"), false),
+    ];
+    for (content, session, transport, accept) in cases {
+        let tmpl = format!(
+            r#"<xenc:EncryptedData xmlns:xenc="{enc}" Type="{enc}Element"><xenc:EncryptionMethod Algorithm="{content}"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="{transport}"/><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>"#
+        );
+        std::fs::write(dir.path().join("tmpl.xml"), tmpl).unwrap();
+        let out = Command::new("xmlsec1")
+            .args(["--encrypt", "--pubkey-cert-pem"])
+            .arg(dir.path().join("sp.pem"))
+            .args(["--session-key", session, "--xml-data"])
+            .arg(dir.path().join("data.xml"))
+            .args(["--node-xpath", "//*[local-name()='Assertion']"])
+            .arg(dir.path().join("tmpl.xml"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "xmlsec1 --encrypt: {}", String::from_utf8_lossy(&out.stderr));
+        let doc = String::from_utf8(out.stdout).unwrap();
+        let start = doc.find("<xenc:EncryptedData").unwrap();
+        let end = doc.find("</xenc:EncryptedData>").unwrap() + "</xenc:EncryptedData>".len();
+        let wrapped = format!(
+            "{}<saml:EncryptedAssertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">{}</saml:EncryptedAssertion>{}",
+            &doc[..start],
+            &doc[start..end],
+            &doc[end..]
+        );
+        let r = validate_response(
+            wrapped.as_bytes(),
+            &sp_cfg,
+            &idp(&key),
+            &Expectation { request_id: Some(REQ) },
+            NOW,
+            &InputLimits::default(),
+        );
+        if accept {
+            let id = r.unwrap_or_else(|e| panic!("{content}/{transport}: {e}"));
+            assert_eq!(id.name_id, "alice@example.test");
+            assert_eq!(id.signed, vec!["assertion"]);
+        } else {
+            assert_eq!(code(r), "signature.algorithm", "{transport}");
+        }
+        // Without the SP key: rejected.
+        let no_key = validate_response(
+            wrapped.as_bytes(),
+            &sp(),
+            &idp(&key),
+            &Expectation { request_id: Some(REQ) },
+            NOW,
+            &InputLimits::default(),
+        );
+        assert_eq!(code(no_key), "decryption");
+    }
+    // An encrypted but unsigned assertion in an unsigned response: rejected after decryption.
+    std::fs::write(dir.path().join("data.xml"), unsigned(Shape::Keycloak)).unwrap();
+    let out = Command::new("xmlsec1")
+        .args(["--encrypt", "--pubkey-cert-pem"])
+        .arg(dir.path().join("sp.pem"))
+        .args(["--session-key", "aes-256", "--xml-data"])
+        .arg(dir.path().join("data.xml"))
+        .args(["--node-xpath", "//*[local-name()='Assertion']"])
+        .arg(dir.path().join("tmpl.xml"))
+        .output()
+        .unwrap();
+    let doc = String::from_utf8(out.stdout).unwrap().replace("rsa-1_5", "rsa-1_5");
+    let start = doc.find("<xenc:EncryptedData").unwrap();
+    let end = doc.find("</xenc:EncryptedData>").unwrap() + "</xenc:EncryptedData>".len();
+    let wrapped = format!(
+        "{}<saml:EncryptedAssertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">{}</saml:EncryptedAssertion>{}",
+        &doc[..start],
+        &doc[start..end],
+        &doc[end..]
+    );
+    let mut allow15 = idp(&key);
+    allow15.policy.allow_rsa1_5 = true;
+    let r = validate_response(
+        wrapped.as_bytes(),
+        &sp_cfg,
+        &allow15,
+        &Expectation { request_id: Some(REQ) },
+        NOW,
+        &InputLimits::default(),
+    );
+    assert_eq!(code(r), "signature.missing");
+}
