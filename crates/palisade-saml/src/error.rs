@@ -153,6 +153,9 @@ pub enum Error {
     /// A binding (redirect/POST) problem.
     #[error("binding invalid: {0}")]
     Binding(String),
+    /// JIT provisioning refused the sign-in (no role mapping matched and the policy denies).
+    #[error("sign-in denied by provisioning policy: {0}")]
+    ProvisioningDenied(String),
     /// The IdP's metadata validity has ended.
     #[error("IdP metadata expired at {0}")]
     MetadataExpired(String),
@@ -197,6 +200,7 @@ impl Error {
             Error::Store(_) => "store",
             Error::Binding(_) => "binding",
             Error::MetadataExpired(_) => "metadata.expired",
+            Error::ProvisioningDenied(_) => "provision.denied",
         }
     }
 

@@ -129,10 +129,10 @@ pub fn plan(
         .collect();
     if roles.is_empty() {
         if mapping.deny_if_unmapped {
-            return Err(Error::Config(vec![format!(
-                "no role mapping matches the groups of {:?}; sign-in denied by policy",
+            return Err(Error::ProvisioningDenied(format!(
+                "no role mapping matches the groups of {:?}",
                 identity.subject
-            )]));
+            )));
         }
         if let Some(d) = &mapping.default_role {
             roles.insert(d.clone());

@@ -209,5 +209,5 @@ async fn jit_create_then_update_with_role_mapping() {
     assert_eq!(upd.profile.roles.iter().cloned().collect::<Vec<_>>(), vec!["viewer".to_owned()]);
     // Deny if unmapped.
     let strict = RoleMapping { default_role: None, deny_if_unmapped: true, ..mapping };
-    assert_eq!(provision(&dir, &strict, &id).await.unwrap_err().code(), "config");
+    assert_eq!(provision(&dir, &strict, &id).await.unwrap_err().code(), "provision.denied");
 }
