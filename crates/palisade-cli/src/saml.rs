@@ -160,6 +160,19 @@ fn read_response(arg: &str) -> anyhow::Result<Vec<u8>> {
     bail!("RESPONSE {arg:?} is neither a readable file nor a base64 value")
 }
 
+/// The Issuer of the Response (or of its first Assertion), for IdP selection only.
+fn response_issuer(input: &[u8]) -> Option<String> {
+    let xml = palisade::saml::binding::decode_post(input, &InputLimits::default()).ok()?;
+    let doc = palisade::saml::xml::Document::parse_default(&xml).ok()?;
+    let root = doc.root();
+    root.child(palisade::saml::SAML_NS, "Issuer")
+        .or_else(|| {
+            root.child(palisade::saml::SAML_NS, "Assertion")
+                .and_then(|a| a.child(palisade::saml::SAML_NS, "Issuer"))
+        })
+        .map(|i| i.text().trim().to_owned())
+}
+
 #[derive(Serialize)]
 struct Accepted<'a> {
     valid: bool,
@@ -184,7 +197,13 @@ fn verify(a: VerifyArgs) -> Outcome {
         bail!("--clock-skew must be within 0..=300 seconds");
     }
     let md = read_file(&a.idp_metadata)?;
-    let opts = MetadataOptions { entity_id: a.idp_entity_id.as_deref(), ..Default::default() };
+    let input = read_response(&a.response)?;
+    // With several IdPs in the metadata and no --idp-entity-id, select by the response's Issuer.
+    let entity = a
+        .idp_entity_id
+        .clone()
+        .or_else(|| (md.matches("IDPSSODescriptor").count() > 2).then(|| response_issuer(&input)).flatten());
+    let opts = MetadataOptions { entity_id: entity.as_deref(), ..Default::default() };
     let mut idp = parse_idp_metadata(&md, &opts, now)
         .map_err(|e| anyhow::anyhow!("IdP metadata {}: {e}", a.idp_metadata.display()))?;
     idp.policy.allow_idp_initiated = a.allow_idp_initiated;
@@ -201,7 +220,6 @@ fn verify(a: VerifyArgs) -> Outcome {
         );
     }
     sp.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let input = read_response(&a.response)?;
     let expect = Expectation { request_id: a.request_id.as_deref() };
     match validate_response(&input, &sp, &idp, &expect, now, &InputLimits::default()) {
         Ok(identity) => {
