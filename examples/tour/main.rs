@@ -15,6 +15,7 @@ mod password;
 mod rbac;
 mod totp;
 mod session;
+mod saml;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {
@@ -51,6 +52,8 @@ async fn main() -> anyhow::Result<()> {
 
     chapter("Outbound allowlists: SSRF-proof connections");
     egress::run().await?;
+    chapter("Single sign-on with SAML 2.0 (palisade-saml)");
+    saml::run().await?;
 
     println!("\ntour complete");
     Ok(())

@@ -18,6 +18,7 @@ mod output;
 mod password;
 mod rbac;
 mod totp;
+mod saml;
 
 use std::process::ExitCode;
 
@@ -49,6 +50,8 @@ enum Command {
     Rbac(rbac::Args),
     /// Two-factor authentication with authenticator apps: enroll, code, verify.
     Totp(totp::Args),
+    /// SAML 2.0 service provider: verify responses, print SP metadata, build AuthnRequests.
+    Saml(saml::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Password(args) => password::run(args),
         Command::Rbac(args) => rbac::run(args),
         Command::Totp(args) => totp::run(args),
+        Command::Saml(args) => saml::run(args),
     };
     output::finish(result)
 }

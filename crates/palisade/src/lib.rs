@@ -42,6 +42,10 @@ pub use palisade_password as password;
 #[cfg(feature = "rbac")]
 pub use palisade_rbac as rbac;
 
+/// SAML 2.0 service provider: a strict XML reader, exclusive c14n, XML-DSig, SSO/SLO, metadata and JIT provisioning.
+#[cfg(feature = "saml")]
+pub use palisade_saml as saml;
+
 /// Sessions for multi-tenant services: per-organization timeouts, hashed tokens, rotation, revocation, in-memory and Redis stores, a tower Layer.
 #[cfg(feature = "session")]
 pub use palisade_session as session;
