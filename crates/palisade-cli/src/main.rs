@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod id;
+mod keys;
 mod output;
 
 use std::process::ExitCode;
@@ -31,12 +32,15 @@ struct Cli {
 enum Command {
     /// Validate tenant, user and environment ids.
     Id(id::Args),
+    /// Tenant key management: create, rotate, disable, destroy keys; encrypt and decrypt.
+    Keys(keys::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Id(args) => id::run(args),
+        Command::Keys(args) => keys::run(args),
     };
     output::finish(result)
 }

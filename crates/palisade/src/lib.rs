@@ -21,3 +21,6 @@
 #![warn(missing_docs)]
 
 pub use palisade_core as core;
+
+#[cfg(feature = "keys")]
+pub use palisade_keys as keys;
