@@ -211,7 +211,7 @@ impl Header {
 
     /// The associated data of the data-key wrap.
     pub fn dek_aad(&self, ctx: &SealContext) -> Result<Vec<u8>> {
-        dek_aad(self.layer, self.key_version, &self.message_id, ctx)
+        dek_aad(self.layer, self.key_version, &self.provider, &self.message_id, ctx)
     }
 
     /// The nonce of segment `index`.
@@ -232,6 +232,7 @@ impl Header {
 pub(crate) fn dek_aad(
     layer: Layer,
     key_version: u32,
+    provider: &str,
     message_id: &[u8],
     ctx: &SealContext,
 ) -> Result<Vec<u8>> {
@@ -239,6 +240,8 @@ pub(crate) fn dek_aad(
     aad.extend_from_slice(DEK_AAD_LABEL);
     aad.push(layer.byte());
     aad.extend_from_slice(&key_version.to_be_bytes());
+    aad.push(u8::try_from(provider.len()).unwrap_or(u8::MAX));
+    aad.extend_from_slice(provider.as_bytes());
     aad.extend_from_slice(message_id);
     encode_context(&mut aad, ctx)?;
     Ok(aad)

@@ -739,7 +739,7 @@ impl KeyManager {
         let mut wrapped = Vec::with_capacity(WRAPPED_DEK_LEN);
         wrapped.extend_from_slice(wrap_nonce);
         wrapped.extend_from_slice(dek);
-        let aad = dek_aad(layer, version, &message_id, ctx)?;
+        let aad = dek_aad(layer, version, self.inner.kms.id(), &message_id, ctx)?;
         let tag = kek
             .seal_detached(wrap_nonce, &aad, wrapped.get_mut(NONCE_LEN..).unwrap_or_default())
             .map_err(|_| Error::Crypto("data key wrap failed"))?;
@@ -895,7 +895,7 @@ impl KeyManager {
         let mut wrapped = Vec::with_capacity(WRAPPED_DEK_LEN);
         wrapped.extend_from_slice(&nonce);
         wrapped.extend_from_slice(&dek);
-        let aad = dek_aad(layer, version, &header.message_id, ctx)?;
+        let aad = dek_aad(layer, version, self.inner.kms.id(), &header.message_id, ctx)?;
         let tag = kek
             .seal_detached(&nonce, &aad, wrapped.get_mut(NONCE_LEN..).unwrap_or_default())
             .map_err(|_| Error::Crypto("data key wrap failed"))?;
