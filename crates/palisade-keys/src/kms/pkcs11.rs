@@ -6,12 +6,14 @@
 //! The key never leaves the token. `cryptoki`'s API is safe, so this crate keeps
 //! `forbid(unsafe_code)`.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use async_trait::async_trait;
 use cryptoki::context::{CInitializeArgs, Pkcs11};
+use cryptoki::error::RvError;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
@@ -51,11 +53,27 @@ fn unavailable<E: fmt::Display>(what: &'static str) -> impl Fn(E) -> KmsError {
 }
 
 impl Pkcs11Kms {
-    fn session(config: &Pkcs11Config, pin: &SecretString) -> Result<(Pkcs11, Session), KmsError> {
-        let ctx = Pkcs11::new(&config.module).map_err(|e| {
-            KmsError::Config(format!("cannot load PKCS#11 module {}: {e}", config.module.display()))
-        })?;
+    /// One initialized context per module per process, kept for the life of the process
+    /// (PKCS#11 allows one `C_Initialize` per process and module; finalizing it under another
+    /// provider's feet would break that provider).
+    fn context(module: &PathBuf) -> Result<Pkcs11, KmsError> {
+        static CONTEXTS: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
+        let mut map = CONTEXTS
+            .get_or_init(|| Mutex::new(HashMap::new()))
+            .lock()
+            .map_err(|_| KmsError::Unavailable("PKCS#11 context registry lock poisoned".to_owned()))?;
+        if let Some(ctx) = map.get(module) {
+            return Ok(ctx.clone());
+        }
+        let ctx = Pkcs11::new(module)
+            .map_err(|e| KmsError::Config(format!("cannot load PKCS#11 module {}: {e}", module.display())))?;
         ctx.initialize(CInitializeArgs::OsThreads).map_err(unavailable("initialize"))?;
+        map.insert(module.clone(), ctx.clone());
+        Ok(ctx)
+    }
+
+    fn session(config: &Pkcs11Config, pin: &SecretString) -> Result<(Pkcs11, Session), KmsError> {
+        let ctx = Self::context(&config.module)?;
         let slots = ctx.get_slots_with_initialized_token().map_err(unavailable("list slots"))?;
         let slot = slots
             .into_iter()
@@ -63,9 +81,16 @@ impl Pkcs11Kms {
             .ok_or_else(|| KmsError::Config(format!("no PKCS#11 token labelled {:?}", config.token_label)))?;
         let session = ctx.open_rw_session(slot).map_err(unavailable("open session"))?;
         let pin = AuthPin::from(pin.expose_secret().to_owned());
-        session.login(UserType::User, Some(&pin)).map_err(|e| {
-            KmsError::Config(format!("PKCS#11 login to {:?} failed: {e}", config.token_label))
-        })?;
+        match session.login(UserType::User, Some(&pin)) {
+            // Login state is shared by all sessions of a process with the token.
+            Ok(()) | Err(cryptoki::error::Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(e) => {
+                return Err(KmsError::Config(format!(
+                    "PKCS#11 login to {:?} failed: {e}",
+                    config.token_label
+                )));
+            }
+        }
         Ok((ctx, session))
     }
 
