@@ -40,6 +40,8 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+#[cfg(feature = "aws-lc")]
+pub mod byok;
 mod cache;
 pub mod error;
 pub mod event;

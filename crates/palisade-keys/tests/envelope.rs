@@ -465,3 +465,63 @@ proptest! {
         })?;
     }
 }
+
+#[cfg(feature = "aws-lc")]
+#[test]
+fn byok_rsa_oaep_aes_kwp_import() {
+    use palisade_keys::byok::{ImportKeyPair, wrap_for_import};
+    rt().block_on(async {
+        let w = world().await;
+        let pair = ImportKeyPair::generate().unwrap();
+        let customer = SecretArray::<32>::new([0x5c; 32]);
+        let material = wrap_for_import(&pair.public_key_der().unwrap(), &customer).unwrap();
+        assert_eq!(material.len(), 384 + 40);
+        let key = pair.unwrap(&material).unwrap();
+        assert!(key == customer);
+        let mut bad = material.clone();
+        bad[400] ^= 1;
+        assert!(pair.unwrap(&bad).is_err());
+        assert!(ImportKeyPair::generate().unwrap().unwrap(&material).is_err());
+        let t: TenantId = "byok".parse().unwrap();
+        w.keys.import_tenant_key(&t, key).await.unwrap();
+        let c = ctx(&t, "r");
+        let sealed = w.keys.seal(&c, b"customer-held").await.unwrap();
+        assert_eq!(&*w.keys.open(&c, &sealed).await.unwrap(), b"customer-held");
+    });
+}
+
+/// Wycheproof RSA-OAEP (SHA-256, MGF1-SHA-256) through the import key pair's decryption.
+#[cfg(feature = "aws-lc")]
+#[test]
+fn wycheproof_rsa_oaep_sha256() {
+    for file in ["rsa_oaep_2048_sha256_mgf1sha256_test.json", "rsa_oaep_3072_sha256_mgf1sha256_test.json"] {
+        let path = format!("{}/../../../shared/vectors/wycheproof/{file}", env!("CARGO_MANIFEST_DIR"));
+        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut n = 0;
+        for g in doc["testGroups"].as_array().unwrap() {
+            let der = hex::decode(g["privateKeyPkcs8"].as_str().unwrap()).unwrap();
+            let key = aws_lc_rs::rsa::PrivateDecryptingKey::from_pkcs8(&der).unwrap();
+            let oaep = aws_lc_rs::rsa::OaepPrivateDecryptingKey::new(key).unwrap();
+            for t in g["tests"].as_array().unwrap() {
+                let ct = hex::decode(t["ct"].as_str().unwrap()).unwrap();
+                let label = hex::decode(t["label"].as_str().unwrap()).unwrap();
+                let mut out = vec![0u8; oaep.min_output_size()];
+                let r = oaep
+                    .decrypt(&aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256, &ct, &mut out, Some(&label))
+                    .map(|p| p.to_vec());
+                match t["result"].as_str().unwrap() {
+                    "valid" => assert_eq!(
+                        r.unwrap(),
+                        hex::decode(t["msg"].as_str().unwrap()).unwrap(),
+                        "{file} {}",
+                        t["tcId"]
+                    ),
+                    "invalid" => assert!(r.is_err(), "{file} {}", t["tcId"]),
+                    _ => {}
+                }
+                n += 1;
+            }
+        }
+        assert!(n > 30);
+    }
+}
