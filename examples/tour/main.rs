@@ -8,6 +8,7 @@
 //! ```
 
 mod core;
+mod keys;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {
@@ -28,6 +29,9 @@ async fn main() -> anyhow::Result<()> {
 
     chapter("Shared foundations: ids, clock, secrets, throttling");
     core::run().await?;
+
+    chapter("Tenant keys: envelope and double encryption, rotation, crypto-shredding");
+    keys::run().await?;
 
     println!("\ntour complete");
     Ok(())
