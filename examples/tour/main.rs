@@ -16,6 +16,7 @@ mod rbac;
 mod totp;
 mod session;
 mod saml;
+mod keys;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {
@@ -54,6 +55,8 @@ async fn main() -> anyhow::Result<()> {
     egress::run().await?;
     chapter("Single sign-on with SAML 2.0 (palisade-saml)");
     saml::run().await?;
+    chapter("Tenant keys: envelope and double encryption, rotation, crypto-shredding");
+    keys::run().await?;
 
     println!("\ntour complete");
     Ok(())

@@ -14,6 +14,7 @@ mod audit;
 mod egress;
 mod id;
 mod ip;
+mod keys;
 mod output;
 mod password;
 mod rbac;
@@ -52,6 +53,8 @@ enum Command {
     Totp(totp::Args),
     /// SAML 2.0 service provider: verify responses, print SP metadata, build AuthnRequests.
     Saml(saml::Args),
+    /// Tenant key management: create, rotate, disable, destroy keys; encrypt and decrypt.
+    Keys(keys::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Rbac(args) => rbac::run(args),
         Command::Totp(args) => totp::run(args),
         Command::Saml(args) => saml::run(args),
+        Command::Keys(args) => keys::run(args),
     };
     output::finish(result)
 }

@@ -34,6 +34,10 @@ pub use palisade_egress as egress;
 #[cfg(feature = "ipfilter")]
 pub use palisade_ipfilter as ipfilter;
 
+/// Tenant key management: envelope AES-256-GCM with key commitment, global + tenant double encryption, rotation, crypto-shredding, a credential vault.
+#[cfg(feature = "keys")]
+pub use palisade_keys as keys;
+
 /// Password policy (NIST SP 800-63B presets), Argon2id storage with legacy upgrade, expiry, history and login throttling.
 #[cfg(feature = "password")]
 pub use palisade_password as password;
