@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod id;
+mod oidc;
 mod output;
 
 use std::process::ExitCode;
@@ -31,12 +32,15 @@ struct Cli {
 enum Command {
     /// Validate tenant, user and environment ids.
     Id(id::Args),
+    /// OpenID Connect: inspect a provider, verify ID tokens.
+    Oidc(oidc::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Id(args) => id::run(args),
+        Command::Oidc(args) => oidc::run(args),
     };
     output::finish(result)
 }

@@ -260,6 +260,9 @@ pub enum Disconnected {
     NotConnected,
 }
 
+/// One lock per (tenant, connection): the single-flight of refreshes.
+type RefreshLocks = HashMap<(TenantId, String), Arc<Mutex<()>>>;
+
 /// Runs the token lifecycle of OAuth2 connections.
 pub struct ConnectionManager {
     http: Arc<dyn HttpClient>,
@@ -269,7 +272,7 @@ pub struct ConnectionManager {
     profiles: Arc<ProfileRegistry>,
     pending: Arc<dyn LoginStore>,
     refresh_margin: Duration,
-    locks: StdMutex<HashMap<(TenantId, String), Arc<Mutex<()>>>>,
+    locks: StdMutex<RefreshLocks>,
 }
 
 impl fmt::Debug for ConnectionManager {

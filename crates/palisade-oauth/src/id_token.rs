@@ -342,7 +342,7 @@ impl IdTokenVerifier {
             }
             _ => return Err(TokenRejection::MissingClaim("aud")),
         };
-        if !audiences.iter().any(|a| *a == self.client_id) {
+        if !audiences.contains(&self.client_id) {
             return Err(TokenRejection::WrongAudience { expected: self.client_id.clone(), found: audiences });
         }
         let untrusted: Vec<String> = audiences

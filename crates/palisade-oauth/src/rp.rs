@@ -236,6 +236,8 @@ pub struct SignIn {
     pub identity: ExternalIdentity,
     /// The verified ID token (with userinfo claims merged, if fetched).
     pub id_token: VerifiedIdToken,
+    /// The ID token as received (for `id_token_hint` at logout).
+    pub raw_id_token: String,
 }
 
 /// An OpenID Connect relying party for one tenant and provider.
@@ -393,7 +395,7 @@ impl RelyingParty {
         }
         let groups: Vec<&str> = self.config.group_claims.iter().map(String::as_str).collect();
         let identity = verified.to_identity(self.config.tenant.clone(), &groups);
-        Ok(SignIn { identity, id_token: verified })
+        Ok(SignIn { identity, id_token: verified, raw_id_token: id_token.to_owned() })
     }
 
     async fn merge_userinfo(

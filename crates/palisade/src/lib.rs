@@ -21,3 +21,6 @@
 #![warn(missing_docs)]
 
 pub use palisade_core as core;
+
+#[cfg(feature = "oauth")]
+pub use palisade_oauth as oauth;
