@@ -21,7 +21,7 @@ fn jwks_file(op: &TestIssuer, name: &str) -> PathBuf {
     path
 }
 
-fn verify(token: &str, jwks: &PathBuf, extra: &[&str]) -> assert_cmd::assert::Assert {
+fn verify(token: &str, jwks: &std::path::Path, extra: &[&str]) -> assert_cmd::assert::Assert {
     let mut args = vec!["oidc", "verify-id-token", "--issuer", ISS, "--jwks", jwks.to_str().unwrap()];
     args.extend_from_slice(extra);
     palisade().args(args).write_stdin(token.to_owned()).assert()

@@ -47,11 +47,13 @@ fn a_good_token_passes_with_every_algorithm() {
     }
 }
 
+type Matcher = fn(&TokenRejection) -> bool;
+
 #[test]
 fn each_tampered_claim_is_rejected() {
     let op = TestIssuer::es256(ISS).unwrap();
     let t = now().unix_timestamp();
-    let cases: Vec<(&str, Value, fn(&TokenRejection) -> bool)> = vec![
+    let cases: Vec<(&str, Value, Matcher)> = vec![
         ("iss", json!("https://evil.example"), |e| matches!(e, TokenRejection::WrongIssuer { .. })),
         ("iss", json!("https://op.example/"), |e| matches!(e, TokenRejection::WrongIssuer { .. })),
         ("iss", json!(42), |e| *e == TokenRejection::MissingClaim("iss")),
