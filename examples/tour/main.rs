@@ -8,6 +8,7 @@
 //! ```
 
 mod core;
+mod oauth;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {
@@ -28,6 +29,9 @@ async fn main() -> anyhow::Result<()> {
 
     chapter("Shared foundations: ids, clock, secrets, throttling");
     core::run().await?;
+
+    chapter("Sign in with OpenID Connect (Google, Microsoft 365, any provider)");
+    oauth::run().await?;
 
     println!("\ntour complete");
     Ok(())
