@@ -466,3 +466,152 @@ pub(crate) fn retry_after(resp: &HttpResponse) -> Option<Duration> {
         .and_then(|v| v.trim().parse::<i64>().ok())
         .map(|s| Duration::seconds(s.clamp(1, 3600)))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex as StdMutex;
+
+    use async_trait::async_trait;
+    use palisade_core::{Clock, ManualClock};
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::http::HttpError;
+    use crate::testing::TestIssuer;
+
+    const ISS: &str = "https://op.example";
+
+    #[derive(Debug, Default)]
+    struct Scripted {
+        routes: StdMutex<HashMap<String, (u16, String, String)>>,
+        hits: StdMutex<HashMap<String, usize>>,
+    }
+
+    impl Scripted {
+        fn set(&self, url: &str, status: u16, cache: &str, body: String) {
+            self.routes.lock().unwrap().insert(url.to_owned(), (status, cache.to_owned(), body));
+        }
+        fn hits(&self, url: &str) -> usize {
+            self.hits.lock().unwrap().get(url).copied().unwrap_or(0)
+        }
+    }
+
+    #[async_trait]
+    impl HttpClient for Scripted {
+        async fn send(&self, r: HttpRequest) -> std::result::Result<HttpResponse, HttpError> {
+            *self.hits.lock().unwrap().entry(r.url.to_string()).or_default() += 1;
+            match self.routes.lock().unwrap().get(r.url.as_str()) {
+                Some((status, cache, body)) => Ok(HttpResponse {
+                    status: *status,
+                    headers: vec![("cache-control".into(), cache.clone())],
+                    body: body.clone().into_bytes(),
+                }),
+                None => Err(HttpError("connection refused".into())),
+            }
+        }
+    }
+
+    const DISCO: &str = "https://op.example/.well-known/openid-configuration";
+    const JWKS: &str = "https://op.example/jwks";
+
+    fn doc(issuer: &str) -> String {
+        serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": "https://op.example/auth",
+            "token_endpoint": "https://op.example/token",
+            "jwks_uri": JWKS,
+        })
+        .to_string()
+    }
+
+    fn setup() -> (Arc<Scripted>, ManualClock, Provider) {
+        let http = Arc::new(Scripted::default());
+        let clock = ManualClock::new(datetime!(2026-05-01 12:00 UTC));
+        let p = Provider::new(ISS, http.clone(), Arc::new(clock.clone()), CachePolicy::default()).unwrap();
+        (http, clock, p)
+    }
+
+    #[tokio::test]
+    async fn caches_for_max_age_then_refetches_and_serves_stale_when_down() {
+        let (http, clock, p) = setup();
+        http.set(DISCO, 200, "public, max-age=600", doc(ISS));
+        p.metadata().await.unwrap();
+        p.metadata().await.unwrap();
+        assert_eq!(http.hits(DISCO), 1);
+        clock.advance(Duration::seconds(601));
+        p.metadata().await.unwrap();
+        assert_eq!(http.hits(DISCO), 2);
+        // Provider down after expiry: the stale document is used.
+        http.set(DISCO, 503, "", String::new());
+        clock.advance(Duration::seconds(601));
+        assert!(p.metadata().await.is_ok());
+        // A non-transient failure is not papered over.
+        http.set(DISCO, 404, "", String::new());
+        assert!(matches!(p.metadata().await, Err(Error::Protocol { .. })));
+    }
+
+    #[tokio::test]
+    async fn issuer_mismatch_and_insecure_endpoints_are_refused() {
+        let (http, _, p) = setup();
+        http.set(DISCO, 200, "", doc("https://evil.example"));
+        assert!(matches!(p.metadata().await, Err(Error::Discovery { .. })));
+        let (http, _, p) = setup();
+        let mut d: serde_json::Value = serde_json::from_str(&doc(ISS)).unwrap();
+        d["token_endpoint"] = "http://op.example/token".into();
+        http.set(DISCO, 200, "", d.to_string());
+        assert!(matches!(p.metadata().await, Err(Error::Discovery { .. })));
+        assert!(check_url("http://127.0.0.1:8080/x").is_ok());
+        assert!(check_url("http://[::1]/x").is_ok());
+        assert!(check_url("http://10.0.0.1/x").is_err());
+        assert!(check_url("ftp://op.example/").is_err());
+    }
+
+    #[tokio::test]
+    async fn unknown_kid_refreshes_at_most_once_per_interval() {
+        let (http, clock, p) = setup();
+        let old = TestIssuer::es256(ISS).unwrap();
+        let new = TestIssuer::es256(ISS).unwrap();
+        http.set(DISCO, 200, "max-age=3600", doc(ISS));
+        http.set(JWKS, 200, "max-age=3600", old.jwks_json());
+        let v = IdTokenVerifier::new(crate::IssuerRule::exact(ISS), "app");
+        let t_old = old.id_token("app", "u", None, clock.now()).unwrap();
+        p.verify_id_token(&v, &t_old, &Expectations::default()).await.unwrap();
+        assert_eq!(http.hits(JWKS), 1);
+
+        // Rotation: the new key is published; a token with its kid triggers one refresh.
+        http.set(JWKS, 200, "max-age=3600", new.jwks_json());
+        let t_new = new.id_token("app", "u", None, clock.now()).unwrap();
+        p.verify_id_token(&v, &t_new, &Expectations::default()).await.unwrap();
+        assert_eq!(http.hits(JWKS), 2);
+
+        // Made-up kids: no further fetch within the interval.
+        let rogue = TestIssuer::es256(ISS).unwrap();
+        let t_rogue = rogue.id_token("app", "u", None, clock.now()).unwrap();
+        for _ in 0..5 {
+            assert!(matches!(
+                p.verify_id_token(&v, &t_rogue, &Expectations::default()).await,
+                Err(Error::Token(TokenRejection::UnknownKid(_)))
+            ));
+        }
+        assert_eq!(http.hits(JWKS), 2);
+        clock.advance(Duration::seconds(31));
+        assert!(p.verify_id_token(&v, &t_rogue, &Expectations::default()).await.is_err());
+        assert_eq!(http.hits(JWKS), 3);
+    }
+
+    #[test]
+    fn cache_policy_validation_lists_every_problem() {
+        let bad = CachePolicy {
+            default_ttl_secs: 10,
+            min_ttl_secs: 100,
+            max_ttl_secs: 50,
+            min_refresh_interval_secs: 0,
+            max_stale_secs: -1,
+        };
+        match bad.validate() {
+            Err(Error::Config(p)) => assert_eq!(p.len(), 4),
+            other => panic!("{other:?}"),
+        }
+    }
+}
