@@ -2,6 +2,9 @@
 //! the `jsonwebtoken` crate (aws-lc-rs backend) verifying the same tokens with its own
 //! issuer/audience/expiry checks, in the same group.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a bench may stop on a broken fixture
+#![allow(missing_docs)] // criterion's macros generate undocumented items
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
 use palisade::oauth::testing::TestIssuer;
