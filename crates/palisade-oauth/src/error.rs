@@ -1,4 +1,4 @@
-//! The crate's one [`Error`] type and its [`Result`] alias.
+//! The crate's one [`Error`](enum@Error) type and its [`Result`] alias.
 
 use palisade_core::{ErrorClass, SealError};
 use thiserror::Error;
