@@ -275,10 +275,19 @@ impl KeySet {
     /// Parses a JWK Set document (`{"keys":[...]}`). Keys that are not usable signature
     /// verification keys (symmetric, encryption-only, unsupported curve, RSA below 2048 bits,
     /// malformed) are skipped and listed by [`KeySet::skipped`]; a document that is not a JWK Set
-    /// is an error.
+    /// is an error. A single JWK object is accepted as a set of one.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        let doc: JwkSetDoc =
+        let value: Value =
             serde_json::from_slice(bytes).map_err(|e| Error::Jwks(format!("not a JWK Set document: {e}")))?;
+        // A lone JWK (an object with `kty`) is accepted as a set of one.
+        let value = match value {
+            Value::Object(o) if o.contains_key("kty") && !o.contains_key("keys") => {
+                serde_json::json!({ "keys": [Value::Object(o)] })
+            }
+            other => other,
+        };
+        let doc: JwkSetDoc =
+            serde_json::from_value(value).map_err(|e| Error::Jwks(format!("not a JWK Set document: {e}")))?;
         let mut set = KeySet::default();
         for (i, raw) in doc.keys.into_iter().enumerate() {
             let parsed: std::result::Result<Jwk, _> = serde_json::from_value(raw);

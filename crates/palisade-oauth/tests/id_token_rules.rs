@@ -260,6 +260,9 @@ fn key_sets_skip_unusable_keys() {
     assert!(ks.is_empty());
     assert_eq!(ks.skipped().len(), 5);
     assert!(KeySet::from_json(b"[]").is_err());
+    let one = TestIssuer::es256(ISS).unwrap();
+    let lone = KeySet::from_json(serde_json::to_string(one.jwk()).unwrap().as_bytes()).unwrap();
+    assert_eq!(lone.len(), 1, "a lone JWK is a set of one");
     assert!(KeySet::from_json(b"{\"keys\":3}").is_err());
 }
 
