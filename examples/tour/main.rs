@@ -17,6 +17,7 @@ mod totp;
 mod session;
 mod saml;
 mod keys;
+mod oauth;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {
@@ -57,6 +58,8 @@ async fn main() -> anyhow::Result<()> {
     saml::run().await?;
     chapter("Tenant keys: envelope and double encryption, rotation, crypto-shredding");
     keys::run().await?;
+    chapter("Sign in with OpenID Connect (Google, Microsoft 365, any provider)");
+    oauth::run().await?;
 
     println!("\ntour complete");
     Ok(())

@@ -15,6 +15,7 @@ mod egress;
 mod id;
 mod ip;
 mod keys;
+mod oidc;
 mod output;
 mod password;
 mod rbac;
@@ -55,6 +56,8 @@ enum Command {
     Saml(saml::Args),
     /// Tenant key management: create, rotate, disable, destroy keys; encrypt and decrypt.
     Keys(keys::Args),
+    /// OpenID Connect: inspect a provider, verify ID tokens.
+    Oidc(oidc::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Totp(args) => totp::run(args),
         Command::Saml(args) => saml::run(args),
         Command::Keys(args) => keys::run(args),
+        Command::Oidc(args) => oidc::run(args),
     };
     output::finish(result)
 }

@@ -38,6 +38,10 @@ pub use palisade_ipfilter as ipfilter;
 #[cfg(feature = "keys")]
 pub use palisade_keys as keys;
 
+/// Sign in with OpenID Connect (Google, Microsoft 365, any certified OP) and OAuth2 connections with sealed, refreshed, revocable tokens.
+#[cfg(feature = "oauth")]
+pub use palisade_oauth as oauth;
+
 /// Password policy (NIST SP 800-63B presets), Argon2id storage with legacy upgrade, expiry, history and login throttling.
 #[cfg(feature = "password")]
 pub use palisade_password as password;
