@@ -12,6 +12,7 @@
 
 mod id;
 mod ip;
+mod mask;
 mod output;
 
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ enum Command {
     Id(id::Args),
     /// IP allowlists: decide whether a client address is allowed.
     Ip(ip::Args),
+    /// Mask a JSON document or text before it is displayed or stored.
+    Mask(mask::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Id(args) => id::run(args),
         Command::Ip(args) => ip::run(args),
+        Command::Mask(args) => mask::run(args),
     };
     output::finish(result)
 }

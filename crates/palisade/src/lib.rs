@@ -25,3 +25,7 @@ pub use palisade_core as core;
 /// IP allowlists per tenant, trusted proxies, tower layer.
 #[cfg(feature = "ipfilter")]
 pub use palisade_ipfilter as ipfilter;
+
+/// Data masking: field rules, detectors, keyed pseudonyms, streaming JSON masker.
+#[cfg(feature = "mask")]
+pub use palisade_mask as mask;
