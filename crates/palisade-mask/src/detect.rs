@@ -66,7 +66,8 @@ impl DetectorKind {
         let mut out = Vec::new();
         match self {
             Self::Card => {
-                if !text.bytes().any(|b| b.is_ascii_digit()) {
+                // Cheap prefilter: a card number needs at least 13 digits.
+                if text.bytes().filter(u8::is_ascii_digit).count() < 13 {
                     return out;
                 }
                 for m in re(0, r"(?-u:\b)[0-9](?:[0-9]|[ -][0-9]){11,22}(?-u:\b)").find_iter(text) {
@@ -86,7 +87,7 @@ impl DetectorKind {
                 out.extend(rx.find_iter(text).map(|m| m.range()));
             }
             Self::UsSsn => {
-                if !text.contains('-') {
+                if !text.contains('-') || text.bytes().filter(u8::is_ascii_digit).count() < 9 {
                     return out;
                 }
                 let rx = re(2, r"(?-u:\b)([0-9]{3})-([0-9]{2})-([0-9]{4})(?-u:\b)");

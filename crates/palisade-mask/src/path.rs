@@ -125,6 +125,18 @@ impl PathPattern {
 
     /// Whether the concrete location matches this pattern exactly (anchored at both ends).
     pub fn matches(&self, path: &[Seg]) -> bool {
+        // Fast paths without allocation: no `**`, or one leading `**` (`**.password`).
+        let exact = |pats: &[Pat], segs: &[Seg]| {
+            pats.len() == segs.len() && pats.iter().zip(segs).all(|(p, s)| seg_matches(p, s))
+        };
+        match self.segs.split_first() {
+            Some((Pat::AnyDepth, rest)) if !rest.contains(&Pat::AnyDepth) => {
+                return path.len() >= rest.len()
+                    && exact(rest, path.get(path.len() - rest.len()..).unwrap_or(&[]));
+            }
+            _ if !self.segs.contains(&Pat::AnyDepth) => return exact(&self.segs, path),
+            _ => {}
+        }
         // dp[j] = pattern prefix of length i matches path prefix of length j.
         let n = path.len();
         let mut dp = vec![false; n + 1];

@@ -219,10 +219,16 @@ impl Pass<'_> {
 
     fn emit_string(&mut self, span: Span, escaped: bool) -> Result<()> {
         let masked = if self.m.has_detectors() {
-            let text = self.decode(span, escaped)?;
             let path = &self.path;
             let p = || render(path);
-            self.m.mask_detected(&text, &p, &mut self.report)
+            let raw = self.s.get(span.0 + 1..span.1.saturating_sub(1)).unwrap_or(&[]);
+            match (escaped, std::str::from_utf8(raw)) {
+                (false, Ok(text)) => self.m.mask_detected(text, &p, &mut self.report),
+                _ => {
+                    let text = self.decode(span, escaped)?;
+                    self.m.mask_detected(&text, &p, &mut self.report)
+                }
+            }
         } else {
             None
         };
