@@ -33,7 +33,10 @@ pub async fn run() -> anyhow::Result<()> {
     tenant_a.mask_json(payload.to_string().as_bytes(), &mut out)?;
     step(format!("streaming, tenant A: {}", String::from_utf8_lossy(&out)));
     let (b, _) = tenant_b.mask_value(payload.clone());
-    step(format!("tenant B pseudonym for the same e-mail: {}", b.as_inner()["customer"]["email"]));
+    step(format!(
+        "tenant B pseudonym for the same e-mail: {}",
+        b.as_inner().pointer("/customer/email").unwrap_or(&serde_json::Value::Null)
+    ));
 
     let step_view = Masker::mask_sensitive_step(&payload, Keep::TopLevelKeys);
     step(format!("sensitive step, keeping top-level keys: {}", step_view.as_inner()));
