@@ -18,6 +18,7 @@ mod session;
 mod saml;
 mod keys;
 mod oauth;
+mod mask;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {
@@ -60,6 +61,9 @@ async fn main() -> anyhow::Result<()> {
     keys::run().await?;
     chapter("Sign in with OpenID Connect (Google, Microsoft 365, any provider)");
     oauth::run().await?;
+
+    chapter("Masking payloads before they are displayed or stored");
+    mask::run().await?;
 
     println!("\ntour complete");
     Ok(())

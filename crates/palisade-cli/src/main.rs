@@ -16,6 +16,7 @@ mod id;
 mod ip;
 mod keys;
 mod oidc;
+mod mask;
 mod output;
 mod password;
 mod rbac;
@@ -58,6 +59,8 @@ enum Command {
     Keys(keys::Args),
     /// OpenID Connect: inspect a provider, verify ID tokens.
     Oidc(oidc::Args),
+    /// Mask a JSON document or text before it is displayed or stored.
+    Mask(mask::Args),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Saml(args) => saml::run(args),
         Command::Keys(args) => keys::run(args),
         Command::Oidc(args) => oidc::run(args),
+        Command::Mask(args) => mask::run(args),
     };
     output::finish(result)
 }

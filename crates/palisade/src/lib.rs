@@ -38,6 +38,10 @@ pub use palisade_ipfilter as ipfilter;
 #[cfg(feature = "keys")]
 pub use palisade_keys as keys;
 
+/// Data masking before anything is displayed or stored: field rules, value detectors, keyed pseudonyms, a streaming JSON masker.
+#[cfg(feature = "mask")]
+pub use palisade_mask as mask;
+
 /// Sign in with OpenID Connect (Google, Microsoft 365, any certified OP) and OAuth2 connections with sealed, refreshed, revocable tokens.
 #[cfg(feature = "oauth")]
 pub use palisade_oauth as oauth;

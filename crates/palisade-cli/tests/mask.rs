@@ -1,0 +1,79 @@
+//! `palisade mask`: output, report, exit codes and byte offsets.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use assert_cmd::Command;
+
+fn palisade() -> Command {
+    Command::cargo_bin("palisade").unwrap()
+}
+
+#[test]
+fn default_policy_masks_stdin_json() {
+    let out = palisade()
+        .args(["mask", "--policy", "default", "--report"])
+        .write_stdin(r#"{"user":"jo","Password":"hunter2","note":"card 4111-1111-1111-1111","n":[1, 2]}"#)
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert_eq!(
+        stdout.trim_end(),
+        r#"{"user":"jo","Password":"[REDACTED]","note":"card [REDACTED:card]","n":[1, 2]}"#
+    );
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let report: serde_json::Value = serde_json::from_str(stderr.trim()).unwrap();
+    assert_eq!(report["masked"][0]["path"], "$.Password");
+    assert_eq!(report["masked"][1]["rule"], "detector:card");
+    assert!(!stderr.contains("hunter2") && !stderr.contains("4111"));
+}
+
+#[test]
+fn malformed_json_exits_2_with_offset_and_no_output() {
+    let out = palisade()
+        .args(["mask", "--policy", "default"])
+        .write_stdin(r#"{"a": "jo@example.com",}"#)
+        .assert()
+        .code(2);
+    assert!(out.get_output().stdout.is_empty());
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("byte offset 23"), "{stderr}");
+}
+
+#[test]
+fn text_mode_and_policy_file_with_pseudonyms() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.toml");
+    std::fs::write(
+        &policy,
+        "[[fields]]\npath = \"customer.email\"\noperator = { op = \"pseudonym\" }\n\n[[detectors]]\nkind = \"email\"\n",
+    )
+    .unwrap();
+    let key = dir.path().join("k");
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    let input = dir.path().join("in.json");
+    std::fs::write(&input, r#"{"customer":{"email":"a@example.com"},"cc":"a@example.com"}"#).unwrap();
+    let run = || {
+        let out = palisade()
+            .args(["mask", "--policy", policy.to_str().unwrap(), "--key-file", key.to_str().unwrap()])
+            .arg(&input)
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let first = run();
+    assert_eq!(first, run());
+    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert!(v["customer"]["email"].as_str().unwrap().starts_with("pseu_"));
+    assert_eq!(v["cc"], "[REDACTED:email]");
+    // Without the key the pseudonym policy is refused.
+    palisade().args(["mask", "--policy", policy.to_str().unwrap()]).arg(&input).assert().code(2);
+
+    let out = palisade()
+        .args(["mask", "--policy", "default", "--text"])
+        .write_stdin("GET / Authorization: Bearer abcdef0123456789abcdef ip=10.0.0.1\n")
+        .assert()
+        .success();
+    assert_eq!(
+        String::from_utf8(out.get_output().stdout.clone()).unwrap(),
+        "GET / Authorization: Bearer [REDACTED:auth_credential] ip=10.0.0.1\n"
+    );
+}

@@ -1,0 +1,430 @@
+//! Value detectors. Every pattern runs on the `regex` crate, whose matching time is linear in the
+//! input (no backtracking), so a hostile payload cannot make masking slow. Candidates are then
+//! verified (Luhn, IBAN mod 97, SSN ranges, base64 of Basic credentials) to keep false positives
+//! down.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+/// The detectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DetectorKind {
+    /// Payment card numbers: 13–19 digits, optional consistent space/hyphen separators, a known
+    /// issuer prefix, Luhn-valid.
+    Card,
+    /// E-mail addresses with a dotted domain and an alphabetic TLD.
+    Email,
+    /// US Social Security numbers written `AAA-GG-SSSS`, outside the never-issued ranges.
+    UsSsn,
+    /// IBANs (with or without groups of four), length per country, mod-97 checksum.
+    Iban,
+    /// JSON Web Tokens (JWS compact form).
+    Jwt,
+    /// The credential in `Bearer <token>` / `Basic <base64 user:pass>`.
+    AuthCredential,
+    /// PEM `PRIVATE KEY` blocks (an unterminated block is masked to the end of the value).
+    PemPrivateKey,
+    /// AWS access key ids, Google API keys, GitHub, Slack and Stripe live tokens.
+    CloudKey,
+}
+
+impl DetectorKind {
+    /// All detectors.
+    pub const ALL: [DetectorKind; 8] = [
+        Self::Card,
+        Self::Email,
+        Self::UsSsn,
+        Self::Iban,
+        Self::Jwt,
+        Self::AuthCredential,
+        Self::PemPrivateKey,
+        Self::CloudKey,
+    ];
+
+    /// The detector's name in reports and placeholders.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Card => "card",
+            Self::Email => "email",
+            Self::UsSsn => "us_ssn",
+            Self::Iban => "iban",
+            Self::Jwt => "jwt",
+            Self::AuthCredential => "auth_credential",
+            Self::PemPrivateKey => "pem_private_key",
+            Self::CloudKey => "cloud_key",
+        }
+    }
+
+    /// Byte ranges of every verified match in `text`, in order, non-overlapping.
+    pub fn find(self, text: &str) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        match self {
+            Self::Card => {
+                // Cheap prefilter: a card number needs at least 13 digits.
+                if text.bytes().filter(u8::is_ascii_digit).count() < 13 {
+                    return out;
+                }
+                for m in re(0, r"(?-u:\b)[0-9](?:[0-9]|[ -][0-9]){11,22}(?-u:\b)").find_iter(text) {
+                    if let Some(r) = card_in(m.as_str()) {
+                        out.push(m.start() + r.start..m.start() + r.end);
+                    }
+                }
+            }
+            Self::Email => {
+                if !text.contains('@') {
+                    return out;
+                }
+                let rx = re(
+                    1,
+                    r"(?-u:\b)[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?-u:\b)",
+                );
+                out.extend(rx.find_iter(text).map(|m| m.range()));
+            }
+            Self::UsSsn => {
+                if !text.contains('-') || text.bytes().filter(u8::is_ascii_digit).count() < 9 {
+                    return out;
+                }
+                let rx = re(2, r"(?-u:\b)([0-9]{3})-([0-9]{2})-([0-9]{4})(?-u:\b)");
+                for c in rx.captures_iter(text) {
+                    let (Some(all), Some(a), Some(g), Some(s)) = (c.get(0), c.get(1), c.get(2), c.get(3))
+                    else {
+                        continue;
+                    };
+                    let area: u32 = a.as_str().parse().unwrap_or(0);
+                    let valid =
+                        area != 0 && area != 666 && area < 900 && g.as_str() != "00" && s.as_str() != "0000";
+                    // Not part of a longer dashed number (phone numbers, dates, ids).
+                    let before = text.get(..all.start()).and_then(|t| t.chars().next_back());
+                    let after = text.get(all.end()..).and_then(|t| t.chars().next());
+                    if valid && before != Some('-') && after != Some('-') {
+                        out.push(all.range());
+                    }
+                }
+            }
+            Self::Iban => {
+                for m in re(3, r"(?-u:\b)[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}").find_iter(text) {
+                    if let Some(len) = iban_in(m.as_str()) {
+                        let end = m.start() + len;
+                        let next = text.get(end..).and_then(|t| t.chars().next());
+                        if !next.is_some_and(|c| c.is_ascii_alphanumeric()) {
+                            out.push(m.start()..end);
+                        }
+                    }
+                }
+            }
+            Self::Jwt => {
+                if !text.contains("eyJ") {
+                    return out;
+                }
+                let rx = re(4, r"(?-u:\b)eyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*");
+                out.extend(rx.find_iter(text).map(|m| m.range()));
+            }
+            Self::AuthCredential => {
+                let rx = re(5, r"(?i)(?-u:\b)(bearer|basic)[ \t]+([A-Za-z0-9._~+/-]+=*)");
+                for c in rx.captures_iter(text) {
+                    let (Some(scheme), Some(cred)) = (c.get(1), c.get(2)) else { continue };
+                    if credential_ok(scheme.as_str(), cred.as_str()) {
+                        out.push(cred.range());
+                    }
+                }
+            }
+            Self::PemPrivateKey => {
+                if !text.contains("-----BEGIN") {
+                    return out;
+                }
+                let rx = re(
+                    6,
+                    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:(?s:.)*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|(?s:.)*)",
+                );
+                out.extend(rx.find_iter(text).map(|m| m.range()));
+            }
+            Self::CloudKey => {
+                let rx = re(
+                    7,
+                    r"(?-u:\b)(?:(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z2-7]{16}|AIza[0-9A-Za-z_-]{35}|gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255}|xox[abposr]-[A-Za-z0-9-]{10,}|(?:sk|rk)_live_[A-Za-z0-9]{24,})(?-u:\b)",
+                );
+                out.extend(rx.find_iter(text).map(|m| m.range()));
+            }
+        }
+        out
+    }
+}
+
+static REGEXES: [OnceLock<Regex>; 8] = [const { OnceLock::new() }; 8];
+
+fn re(slot: usize, pattern: &str) -> &'static Regex {
+    #[allow(clippy::expect_used)] // the patterns are constants, covered by tests
+    REGEXES.get(slot).map_or_else(
+        || unreachable_regex(),
+        |cell| cell.get_or_init(|| Regex::new(pattern).expect("constant detector pattern")),
+    )
+}
+
+#[allow(clippy::expect_used)]
+fn unreachable_regex() -> &'static Regex {
+    static NEVER: OnceLock<Regex> = OnceLock::new();
+    NEVER.get_or_init(|| Regex::new(r"[^\s\S]").expect("constant"))
+}
+
+/// The card number inside a candidate run (digits with single separators), if any.
+fn card_in(candidate: &str) -> Option<Range<usize>> {
+    let digits: Vec<u8> = candidate.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+    let seps: Vec<u8> = candidate.bytes().filter(|b| !b.is_ascii_digit()).collect();
+    if seps.windows(2).any(|w| w.first() != w.last()) {
+        return None;
+    }
+    if !(13..=19).contains(&digits.len()) || !issuer_ok(&digits) || !luhn(&digits) {
+        return None;
+    }
+    if digits.iter().all(|d| Some(d) == digits.first()) {
+        return None;
+    }
+    Some(0..candidate.len())
+}
+
+fn issuer_ok(d: &[u8]) -> bool {
+    let n = |k: usize| d.iter().take(k).fold(0u32, |acc, &x| acc * 10 + u32::from(x));
+    matches!(d.first(), Some(4))
+        || (51..=55).contains(&n(2))
+        || (2221..=2720).contains(&n(4))
+        || matches!(n(2), 34 | 37 | 36 | 38 | 62 | 65)
+        || (300..=305).contains(&n(3))
+        || n(4) == 6011
+        || (644..=649).contains(&n(3))
+        || (3528..=3589).contains(&n(4))
+}
+
+/// The Luhn check over decimal digits.
+pub fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+fn iban_length(country: &str) -> Option<usize> {
+    Some(match country {
+        "NO" => 15,
+        "BE" => 16,
+        "DK" | "FI" | "FO" | "GL" | "NL" => 18,
+        "MK" | "SI" => 19,
+        "AT" | "BA" | "EE" | "KZ" | "LT" | "LU" | "XK" => 20,
+        "CH" | "CR" | "HR" | "LI" | "LV" => 21,
+        "BG" | "BH" | "DE" | "GB" | "GE" | "IE" | "ME" | "RS" => 22,
+        "AE" | "GI" | "IL" | "TL" => 23,
+        "AD" | "CZ" | "ES" | "MD" | "PK" | "RO" | "SA" | "SE" | "SK" | "TN" | "VG" => 24,
+        "PT" | "ST" => 25,
+        "IS" | "TR" => 26,
+        "FR" | "GR" | "IT" | "MC" | "MR" | "SM" => 27,
+        "AL" | "AZ" | "BY" | "CY" | "DO" | "GT" | "HU" | "LB" | "PL" | "SV" => 28,
+        "BR" | "EG" | "PS" | "QA" | "UA" => 29,
+        "IQ" | "JO" | "KW" | "MU" => 30,
+        "MT" | "SC" => 31,
+        "LC" => 32,
+        "RU" => 33,
+        _ => return None,
+    })
+}
+
+/// Byte length (separators included) of the checksum-valid IBAN at the start of `candidate`.
+fn iban_in(candidate: &str) -> Option<usize> {
+    let want = iban_length(candidate.get(..2)?)?;
+    let mut compact = Vec::with_capacity(want);
+    let mut end = 0;
+    for (i, b) in candidate.bytes().enumerate() {
+        if b == b' ' {
+            continue;
+        }
+        compact.push(b);
+        end = i + 1;
+        if compact.len() == want {
+            break;
+        }
+    }
+    if compact.len() != want {
+        return None;
+    }
+    // Move the first four characters to the end; letters are 10..35; the number mod 97 must be 1.
+    let mut rem: u32 = 0;
+    for &b in compact.iter().skip(4).chain(compact.iter().take(4)) {
+        let v = match b {
+            b'0'..=b'9' => u32::from(b - b'0'),
+            b'A'..=b'Z' => u32::from(b - b'A') + 10,
+            _ => return None,
+        };
+        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+    }
+    (rem == 1).then_some(end)
+}
+
+fn credential_ok(scheme: &str, cred: &str) -> bool {
+    if scheme.eq_ignore_ascii_case("basic") {
+        base64::engine::general_purpose::STANDARD
+            .decode(cred)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .is_some_and(|s| s.contains(':') && !s.chars().any(char::is_control))
+    } else {
+        cred.len() >= 16 && cred.bytes().any(|b| b.is_ascii_digit())
+    }
+}
+
+/// Runs the given detectors over `text`: non-overlapping spans in order, each with its detector
+/// index (earliest start wins; on a tie, the longer span).
+pub fn scan(text: &str, detectors: &[DetectorKind]) -> Vec<(Range<usize>, usize)> {
+    let mut all: Vec<(Range<usize>, usize)> = Vec::new();
+    for (i, d) in detectors.iter().enumerate() {
+        all.extend(d.find(text).into_iter().map(|r| (r, i)));
+    }
+    if all.len() > 1 {
+        all.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(b.0.end.cmp(&a.0.end)));
+        let mut kept: Vec<(Range<usize>, usize)> = Vec::with_capacity(all.len());
+        for item in all {
+            match kept.last_mut() {
+                Some(last) if item.0.start < last.0.end => {
+                    // Overlap: widen the kept span so nothing of either match survives.
+                    last.0.end = last.0.end.max(item.0.end);
+                }
+                _ => kept.push(item),
+            }
+        }
+        return kept;
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hits(kind: DetectorKind, text: &str) -> Vec<&str> {
+        kind.find(text).into_iter().filter_map(|r| text.get(r)).collect()
+    }
+
+    #[test]
+    fn cards() {
+        use DetectorKind::Card;
+        assert_eq!(hits(Card, "pay 4111 1111 1111 1111 now"), ["4111 1111 1111 1111"]);
+        assert_eq!(hits(Card, "4111-1111-1111-1111"), ["4111-1111-1111-1111"]);
+        assert_eq!(hits(Card, "5555555555554444"), ["5555555555554444"]);
+        assert_eq!(hits(Card, "amex 378282246310005."), ["378282246310005"]);
+        // False positives: Luhn failure, mixed separators, phone numbers, timestamps, no issuer.
+        assert!(hits(Card, "4111 1111 1111 1112").is_empty());
+        assert!(hits(Card, "4111-1111 1111-1111").is_empty());
+        assert!(hits(Card, "call +1 415 555 0100 today").is_empty());
+        assert!(hits(Card, "ts 1700000000000").is_empty());
+        assert!(hits(Card, "order 0000000000000000").is_empty());
+        assert!(hits(Card, "id 12345678903").is_empty());
+        assert!(hits(Card, "x4111111111111111y").is_empty());
+    }
+
+    #[test]
+    fn emails() {
+        use DetectorKind::Email;
+        assert_eq!(hits(Email, "mail jane.doe+x@example.co.uk."), ["jane.doe+x@example.co.uk"]);
+        assert!(hits(Email, "user@localhost").is_empty());
+        assert!(hits(Email, "@handle and a@b").is_empty());
+        assert!(hits(Email, "price 10@3.50").is_empty());
+    }
+
+    #[test]
+    fn ssns() {
+        use DetectorKind::UsSsn;
+        assert_eq!(hits(UsSsn, "ssn 123-45-6789"), ["123-45-6789"]);
+        for fp in [
+            "000-12-3456",
+            "666-12-3456",
+            "900-12-3456",
+            "123-00-4567",
+            "123-45-0000",
+            "555-123-45-6789",
+            "2024-01-1234",
+        ] {
+            assert!(hits(UsSsn, fp).is_empty(), "{fp}");
+        }
+    }
+
+    #[test]
+    fn ibans() {
+        use DetectorKind::Iban;
+        assert_eq!(hits(Iban, "to DE89 3704 0044 0532 0130 00 EUR"), ["DE89 3704 0044 0532 0130 00"]);
+        assert_eq!(hits(Iban, "GB82WEST12345698765432"), ["GB82WEST12345698765432"]);
+        assert!(hits(Iban, "DE89 3704 0044 0532 0130 01").is_empty());
+        assert!(hits(Iban, "GB82WEST123456987654329").is_empty());
+        assert!(hits(Iban, "ZZ12ABCDEFGHIJKLMNOP").is_empty());
+        assert!(hits(Iban, "HTTP 2000 OK THE RESPONSE").is_empty());
+    }
+
+    #[test]
+    fn jwts() {
+        use DetectorKind::Jwt;
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
+        assert_eq!(hits(Jwt, &format!("token={jwt}&x")), [jwt]);
+        assert!(hits(Jwt, "eyJhbGciOiJIUzI1NiJ9 alone").is_empty());
+        assert!(hits(Jwt, "a.b.c").is_empty());
+    }
+
+    #[test]
+    fn auth() {
+        use DetectorKind::AuthCredential;
+        assert_eq!(
+            hits(AuthCredential, "Authorization: Bearer abcDEF1234567890xyz"),
+            ["abcDEF1234567890xyz"]
+        );
+        assert_eq!(hits(AuthCredential, "basic dXNlcjpwYXNz"), ["dXNlcjpwYXNz"]);
+        assert!(hits(AuthCredential, "the bearer of bad news").is_empty());
+        assert!(hits(AuthCredential, "Bearer authentication-required").is_empty());
+        assert!(hits(AuthCredential, "Basic settings").is_empty());
+        assert!(hits(AuthCredential, "basic configuration").is_empty());
+    }
+
+    #[test]
+    fn pem() {
+        use DetectorKind::PemPrivateKey;
+        let block = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----";
+        assert_eq!(hits(PemPrivateKey, &format!("a {block} b")), [block]);
+        assert_eq!(
+            hits(PemPrivateKey, "x -----BEGIN PRIVATE KEY-----\nMII"),
+            ["-----BEGIN PRIVATE KEY-----\nMII"]
+        );
+        assert!(
+            hits(PemPrivateKey, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----").is_empty()
+        );
+        assert!(hits(PemPrivateKey, "-----BEGIN PUBLIC KEY-----").is_empty());
+    }
+
+    #[test]
+    fn cloud() {
+        use DetectorKind::CloudKey;
+        assert_eq!(hits(CloudKey, "id AKIAIOSFODNN7EXAMPLE."), ["AKIAIOSFODNN7EXAMPLE"]);
+        let gh = format!("ghp_{}", "a1B2".repeat(9));
+        assert_eq!(hits(CloudKey, &gh), [gh.as_str()]);
+        assert!(hits(CloudKey, "AKIA is a prefix").is_empty());
+        assert!(hits(CloudKey, "AKIAIOSFODNN7EXAMPLEXX").is_empty());
+        assert!(hits(CloudKey, "sk_test_abcdefghijklmnopqrstuvwxyz").is_empty());
+    }
+
+    #[test]
+    fn overlaps_merge() {
+        let t = "mail 4111111111111111@example.com";
+        let spans = scan(t, &[DetectorKind::Card, DetectorKind::Email]);
+        assert_eq!(spans.len(), 1);
+    }
+}

@@ -1,0 +1,538 @@
+//! The masker: a compiled policy applied to JSON values, text and header maps.
+
+use hmac::{Hmac, Mac};
+use palisade_core::SecretBytes;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::Sha256;
+
+use crate::detect::{self, DetectorKind};
+use crate::names::{NamePattern, normalize};
+use crate::path::{PathPattern, Seg, render};
+use crate::policy::{DEFAULT_FIELD_NAMES, Keep, Operator, Policy, WholeStep};
+use crate::{Error, Masked, Result};
+
+/// The placeholder of redacted fields.
+pub const REDACTED: &str = "[REDACTED]";
+/// The value of every key in a whole-step placeholder.
+pub const STEP_PLACEHOLDER: &str = "masked";
+/// Deeper nesting than this is replaced whole by the placeholder (fail closed).
+pub const MAX_DEPTH: usize = 256;
+
+/// A tenant's pseudonym key (at least 16 bytes), held in zeroizing memory.
+pub struct PseudonymKey(SecretBytes);
+
+impl PseudonymKey {
+    /// Wraps key bytes; fewer than 16 bytes is an error.
+    pub fn new(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() < 16 {
+            return Err(Error::Policy(vec![format!(
+                "pseudonym key has {} bytes; use at least 16 random bytes per tenant",
+                bytes.len()
+            )]));
+        }
+        Ok(Self(SecretBytes::from_slice(bytes)))
+    }
+}
+
+impl std::fmt::Debug for PseudonymKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PseudonymKey(***)")
+    }
+}
+
+/// One masked location: where and by which rule, never the value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportEntry {
+    /// `$.a.b[2]` for JSON; `$` for text; the header name for headers.
+    pub path: String,
+    /// `path:<pattern>` / the rule's name, `name:<pattern>`, `detector:<kind>` or `whole_step`.
+    pub rule: String,
+}
+
+/// What a masking pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Every masked location, in document order.
+    pub masked: Vec<ReportEntry>,
+}
+
+#[derive(Debug)]
+struct CompiledField {
+    pattern: PathPattern,
+    op: Operator,
+    name: String,
+}
+
+/// A compiled policy.
+///
+/// ```
+/// use palisade_mask::{Masker, Policy};
+/// let masker = Masker::new(Policy::builtin(), None)?;
+/// let (masked, report) = masker.mask_value(serde_json::json!({
+///     "user": "jane", "password": "hunter2", "note": "card 4111 1111 1111 1111"
+/// }));
+/// assert_eq!(masked.as_inner()["password"], "[REDACTED]");
+/// assert_eq!(masked.as_inner()["note"], "card [REDACTED:card]");
+/// assert_eq!(report.masked.len(), 2);
+/// # Ok::<(), palisade_mask::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Masker {
+    whole_step: Option<WholeStep>,
+    fields: Vec<CompiledField>,
+    names: Vec<NamePattern>,
+    names_op: Operator,
+    detectors: Vec<DetectorKind>,
+    detector_ops: Vec<Operator>,
+    key: Option<PseudonymKey>,
+}
+
+/// What to do at one member / element.
+pub(crate) enum Action<'a> {
+    Keep,
+    Apply(&'a Operator, String),
+}
+
+impl Masker {
+    /// Compiles a policy. `key` is required when a rule uses [`Operator::Pseudonym`].
+    pub fn new(policy: Policy, key: Option<PseudonymKey>) -> Result<Self> {
+        let mut problems = policy.validate();
+        if policy.needs_key() && key.is_none() {
+            problems.push("a rule uses the pseudonym operator but no tenant key was given".into());
+        }
+        if !problems.is_empty() {
+            return Err(Error::Policy(problems));
+        }
+        let fields = policy
+            .fields
+            .iter()
+            .filter_map(|r| {
+                PathPattern::parse(&r.path).ok().map(|pattern| CompiledField {
+                    pattern,
+                    op: r.operator.clone(),
+                    name: r.name.clone().unwrap_or_else(|| format!("path:{}", r.path)),
+                })
+            })
+            .collect();
+        let mut names: Vec<NamePattern> = Vec::new();
+        if policy.field_names.defaults {
+            names.extend(DEFAULT_FIELD_NAMES.iter().map(|p| NamePattern::new(p)));
+        }
+        names.extend(policy.field_names.patterns.iter().map(|p| NamePattern::new(p)));
+        let (detectors, detector_ops) = match policy.detectors {
+            None => (DetectorKind::ALL.to_vec(), vec![Operator::Redact; DetectorKind::ALL.len()]),
+            Some(list) => list.into_iter().map(|d| (d.kind, d.operator)).unzip(),
+        };
+        Ok(Self {
+            whole_step: policy.whole_step,
+            fields,
+            names,
+            names_op: policy.field_names.operator,
+            detectors,
+            detector_ops,
+            key,
+        })
+    }
+
+    /// The built-in policy: default field names, every detector, redact.
+    pub fn builtin() -> Self {
+        Self {
+            whole_step: None,
+            fields: Vec::new(),
+            names: DEFAULT_FIELD_NAMES.iter().map(|p| NamePattern::new(p)).collect(),
+            names_op: Operator::Redact,
+            detectors: DetectorKind::ALL.to_vec(),
+            detector_ops: vec![Operator::Redact; DetectorKind::ALL.len()],
+            key: None,
+        }
+    }
+
+    pub(crate) fn has_detectors(&self) -> bool {
+        !self.detectors.is_empty()
+    }
+
+    pub(crate) fn whole_step_keep(&self) -> Option<Keep> {
+        self.whole_step.as_ref().map(|s| s.keep)
+    }
+
+    /// Whether the policy replaces whole payloads.
+    pub fn is_whole_step(&self) -> bool {
+        self.whole_step.is_some()
+    }
+
+    pub(crate) fn action(&self, path: &[Seg]) -> Action<'_> {
+        for f in &self.fields {
+            if f.pattern.matches(path) {
+                return Action::Apply(&f.op, f.name.clone());
+            }
+        }
+        if let Some(Seg::Key(k)) = path.last()
+            && !self.names.is_empty()
+        {
+            let n = normalize(k);
+            if let Some(p) = self.names.iter().find(|p| p.matches_normalized(&n)) {
+                return Action::Apply(&self.names_op, format!("name:{}", p.source()));
+            }
+        }
+        Action::Keep
+    }
+
+    /// Applies an operator to a scalar's text; `None` = remove.
+    pub(crate) fn apply(&self, op: &Operator, text: &str, placeholder: &str) -> Option<String> {
+        match op {
+            Operator::Redact => Some(placeholder.to_owned()),
+            Operator::Remove => None,
+            Operator::Partial { keep_last } => Some(partial(text, *keep_last)),
+            Operator::Truncate { max_chars } => Some(text.chars().take(*max_chars).collect()),
+            Operator::Pseudonym => Some(self.pseudonym(text)),
+        }
+    }
+
+    fn pseudonym(&self, text: &str) -> String {
+        let Some(key) = &self.key else { return REDACTED.to_owned() };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.0.expose_secret()) else {
+            return REDACTED.to_owned();
+        };
+        mac.update(b"palisade-mask/pseudonym/v1\0");
+        mac.update(text.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        format!("pseu_{}", hex::encode(tag.get(..12).unwrap_or(&[])))
+    }
+
+    /// Masks detected spans in `text`; `None` when nothing was detected.
+    pub(crate) fn mask_detected(
+        &self,
+        text: &str,
+        path: &dyn Fn() -> String,
+        report: &mut Report,
+    ) -> Option<String> {
+        if self.detectors.is_empty() {
+            return None;
+        }
+        let spans = detect::scan(text, &self.detectors);
+        if spans.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for (range, idx) in spans {
+            let kind = self.detectors.get(idx).copied().unwrap_or(DetectorKind::Card);
+            let op = self.detector_ops.get(idx).unwrap_or(&Operator::Redact);
+            out.push_str(text.get(last..range.start).unwrap_or(""));
+            let found = text.get(range.clone()).unwrap_or("");
+            let placeholder = format!("[REDACTED:{}]", kind.name());
+            if let Some(rep) = self.apply(op, found, &placeholder) {
+                out.push_str(&rep);
+            }
+            last = range.end;
+            report.masked.push(ReportEntry { path: path(), rule: format!("detector:{}", kind.name()) });
+        }
+        out.push_str(text.get(last..).unwrap_or(""));
+        Some(out)
+    }
+
+    /// Masks a JSON value (whole-step placeholder, field rules, detectors on strings).
+    pub fn mask_value(&self, mut value: Value) -> (Masked<Value>, Report) {
+        let mut report = Report::default();
+        if let Some(step) = &self.whole_step {
+            report.masked.push(ReportEntry { path: "$".into(), rule: "whole_step".into() });
+            return (Masked(step_placeholder(&value, step.keep)), report);
+        }
+        let mut path = Vec::new();
+        self.walk(&mut value, &mut path, &mut report);
+        (Masked(value), report)
+    }
+
+    /// Masks in place and returns the report (for hosts that keep ownership).
+    pub fn mask_value_in_place(&self, value: &mut Value) -> Report {
+        let taken = std::mem::take(value);
+        let (masked, report) = self.mask_value(taken);
+        *value = masked.into_inner();
+        report
+    }
+
+    fn walk(&self, value: &mut Value, path: &mut Vec<Seg>, report: &mut Report) {
+        if path.len() >= MAX_DEPTH {
+            *value = Value::String(REDACTED.into());
+            report.masked.push(ReportEntry { path: render(path), rule: "max_depth".into() });
+            return;
+        }
+        match value {
+            Value::Object(map) => {
+                let keys: Vec<String> = map.keys().cloned().collect();
+                for k in keys {
+                    path.push(Seg::Key(k.clone()));
+                    match self.action(path) {
+                        Action::Apply(op, rule) => {
+                            let keep = map.get_mut(&k).is_some_and(|v| self.apply_to_value(op, v));
+                            if !keep {
+                                map.remove(&k);
+                            }
+                            report.masked.push(ReportEntry { path: render(path), rule });
+                        }
+                        Action::Keep => {
+                            if let Some(v) = map.get_mut(&k) {
+                                self.walk(v, path, report);
+                            }
+                        }
+                    }
+                    path.pop();
+                }
+            }
+            Value::Array(items) => {
+                let mut i = 0;
+                let mut original = 0;
+                while i < items.len() {
+                    path.push(Seg::Index(original));
+                    let mut keep = true;
+                    match self.action(path) {
+                        Action::Apply(op, rule) => {
+                            keep = items.get_mut(i).is_some_and(|v| self.apply_to_value(op, v));
+                            report.masked.push(ReportEntry { path: render(path), rule });
+                        }
+                        Action::Keep => {
+                            if let Some(v) = items.get_mut(i) {
+                                self.walk(v, path, report);
+                            }
+                        }
+                    }
+                    path.pop();
+                    if keep {
+                        i += 1;
+                    } else {
+                        items.remove(i);
+                    }
+                    original += 1;
+                }
+            }
+            Value::String(s) => {
+                let p = || render(path);
+                if let Some(m) = self.mask_detected(s, &p, report) {
+                    *s = m;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies a field operator to a whole value; `false` = remove it.
+    fn apply_to_value(&self, op: &Operator, v: &mut Value) -> bool {
+        let text = match v {
+            Value::String(s) => std::mem::take(s),
+            Value::Null => return *op != Operator::Remove,
+            Value::Bool(_) | Value::Number(_) => v.to_string(),
+            Value::Array(_) | Value::Object(_) => match op {
+                Operator::Remove => return false,
+                Operator::Pseudonym => v.to_string(),
+                _ => {
+                    *v = Value::String(REDACTED.into());
+                    return true;
+                }
+            },
+        };
+        match self.apply(op, &text, REDACTED) {
+            Some(s) => {
+                *v = Value::String(s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Masks a plain-text line (log line) with the detectors.
+    pub fn mask_text(&self, text: &str) -> (Masked<String>, Report) {
+        let mut report = Report::default();
+        let p = || "$".to_owned();
+        let out = self.mask_detected(text, &p, &mut report).unwrap_or_else(|| text.to_owned());
+        (Masked(out), report)
+    }
+
+    /// Masks HTTP headers: a header whose name matches a field-name pattern (authorization,
+    /// cookie, x-api-key, …) gets the field operator (removed headers are dropped); the other
+    /// values go through the detectors.
+    pub fn mask_headers<K, V>(
+        &self,
+        headers: impl IntoIterator<Item = (K, V)>,
+    ) -> (Masked<Vec<(String, String)>>, Report)
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut report = Report::default();
+        let mut out = Vec::new();
+        for (name, value) in headers {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            let path = [Seg::Key(name.to_owned())];
+            match self.action(&path) {
+                Action::Apply(op, rule) => {
+                    report.masked.push(ReportEntry { path: name.to_owned(), rule });
+                    if let Some(v) = self.apply(op, value, REDACTED) {
+                        out.push((name.to_owned(), v));
+                    }
+                }
+                Action::Keep => {
+                    let p = || name.to_owned();
+                    let v = self.mask_detected(value, &p, &mut report).unwrap_or_else(|| value.to_owned());
+                    out.push((name.to_owned(), v));
+                }
+            }
+        }
+        (Masked(out), report)
+    }
+
+    /// Masks a whole step payload with its placeholder, whatever the policy.
+    pub fn mask_sensitive_step(value: &Value, keep: Keep) -> Masked<Value> {
+        Masked(step_placeholder(value, keep))
+    }
+}
+
+fn partial(text: &str, keep_last: usize) -> String {
+    let alnum = text.chars().filter(|c| c.is_alphanumeric() || *c == '*').count();
+    let keep = keep_last.min(alnum / 2);
+    let mut seen = 0;
+    text.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '*' {
+                seen += 1;
+                if seen > alnum - keep { c } else { '*' }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn step_placeholder(value: &Value, keep: Keep) -> Value {
+    match (keep, value) {
+        (Keep::TopLevelKeys, Value::Object(map)) => {
+            Value::Object(map.keys().map(|k| (k.clone(), Value::String(STEP_PLACEHOLDER.into()))).collect())
+        }
+        (Keep::Types, v) => types_of(v, 0),
+        _ => serde_json::json!({ "data": STEP_PLACEHOLDER }),
+    }
+}
+
+fn types_of(v: &Value, depth: usize) -> Value {
+    if depth >= MAX_DEPTH {
+        return Value::String(STEP_PLACEHOLDER.into());
+    }
+    match v {
+        Value::Null => Value::Null,
+        Value::Bool(_) => Value::String("boolean".into()),
+        Value::Number(_) => Value::String("number".into()),
+        Value::String(_) => Value::String("string".into()),
+        Value::Array(a) => Value::Array(a.iter().map(|x| types_of(x, depth + 1)).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, x)| (k.clone(), types_of(x, depth + 1))).collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::policy::{DetectorRule, FieldNames, FieldRule};
+    use serde_json::json;
+
+    #[test]
+    fn partial_keeps_last() {
+        assert_eq!(partial("4111 1111 1111 1111", 4), "**** **** **** 1111");
+        assert_eq!(partial("abc", 4), "**c");
+        assert_eq!(partial(&partial("4111111111111111", 4), 4), "************1111");
+    }
+
+    fn key(b: u8) -> Option<PseudonymKey> {
+        Some(PseudonymKey::new(&[b; 32]).unwrap())
+    }
+
+    #[test]
+    fn operators_and_paths() {
+        let policy = Policy {
+            fields: vec![
+                FieldRule {
+                    path: "customer.ssn".into(),
+                    operator: Operator::Partial { keep_last: 4 },
+                    name: None,
+                },
+                FieldRule {
+                    path: "items[*].card".into(),
+                    operator: Operator::Remove,
+                    name: Some("cards".into()),
+                },
+                FieldRule { path: "customer.email".into(), operator: Operator::Pseudonym, name: None },
+                FieldRule { path: "notes".into(), operator: Operator::Truncate { max_chars: 3 }, name: None },
+            ],
+            field_names: FieldNames::default(),
+            detectors: Some(vec![]),
+            whole_step: None,
+        };
+        let m = Masker::new(policy.clone(), key(1)).unwrap();
+        let doc = json!({"customer":{"ssn":"123-45-6789","email":"a@example.com"},
+            "items":[{"card":"4111111111111111","qty":1},{"card":5}], "notes":"hello", "apiKey": {"x":1}});
+        let (out, report) = m.mask_value(doc.clone());
+        let out = out.into_inner();
+        assert_eq!(out["customer"]["ssn"], "***-**-6789");
+        assert_eq!(out["items"], json!([{"qty":1},{}]));
+        assert_eq!(out["notes"], "hel");
+        assert_eq!(out["apiKey"], REDACTED);
+        let token = out["customer"]["email"].as_str().unwrap().to_owned();
+        assert!(token.starts_with("pseu_") && token.len() == 29);
+        // Same tenant, same token; other tenant, other token.
+        assert_eq!(Masker::new(policy.clone(), key(1)).unwrap().mask_value(doc.clone()).0.into_inner(), out);
+        let other = Masker::new(policy, key(2)).unwrap().mask_value(doc).0.into_inner();
+        assert_ne!(other["customer"]["email"], out["customer"]["email"]);
+        let paths: Vec<_> = report.masked.iter().map(|e| (e.path.as_str(), e.rule.as_str())).collect();
+        assert!(paths.contains(&("$.items[1].card", "cards")));
+        assert!(paths.contains(&("$.apiKey", "name:*apikey*")));
+        assert!(!serde_json::to_string(&report).unwrap().contains("6789"));
+    }
+
+    #[test]
+    fn pseudonym_needs_key_and_validation_lists_all() {
+        let p = Policy {
+            fields: vec![
+                FieldRule { path: "a..b".into(), operator: Operator::Pseudonym, name: None },
+                FieldRule { path: "c".into(), operator: Operator::Partial { keep_last: 1000 }, name: None },
+            ],
+            detectors: Some(vec![DetectorRule { kind: DetectorKind::Email, operator: Operator::Redact }]),
+            ..Policy::default()
+        };
+        let Err(Error::Policy(problems)) = Masker::new(p, None) else { panic!("must fail") };
+        assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+
+    #[test]
+    fn whole_step_modes() {
+        let doc = json!({"a": {"b": [1, "x", true, null]}, "c": "secret"});
+        assert_eq!(step_placeholder(&doc, Keep::Nothing), json!({"data":"masked"}));
+        assert_eq!(step_placeholder(&doc, Keep::TopLevelKeys), json!({"a":"masked","c":"masked"}));
+        assert_eq!(
+            step_placeholder(&doc, Keep::Types),
+            json!({"a": {"b": ["number", "string", "boolean", null]}, "c": "string"})
+        );
+        let m = Masker::new(Policy { whole_step: Some(WholeStep::default()), ..Policy::default() }, None)
+            .unwrap();
+        assert_eq!(m.mask_value(doc).0.into_inner(), json!({"data":"masked"}));
+    }
+
+    #[test]
+    fn headers_and_text() {
+        let m = Masker::builtin();
+        let (h, r) = m.mask_headers([
+            ("Authorization", "Bearer abc"),
+            ("X-Api-Key", "k"),
+            ("Accept", "text/html"),
+            ("X-Note", "from jane@example.com"),
+        ]);
+        let h = h.into_inner();
+        assert_eq!(h[0].1, REDACTED);
+        assert_eq!(h[1].1, REDACTED);
+        assert_eq!(h[2].1, "text/html");
+        assert_eq!(h[3].1, "from [REDACTED:email]");
+        assert_eq!(r.masked.len(), 3);
+        let (t, _) = m.mask_text("login jane@example.com ssn 123-45-6789 ok");
+        assert_eq!(t.as_inner(), "login [REDACTED:email] ssn [REDACTED:us_ssn] ok");
+    }
+}
