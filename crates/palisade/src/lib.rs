@@ -25,3 +25,7 @@ pub use palisade_core as core;
 /// IP allowlists per tenant, trusted proxies, tower layer.
 #[cfg(feature = "ipfilter")]
 pub use palisade_ipfilter as ipfilter;
+
+/// Retention periods per tenant and data class, legal holds, purge, crypto-shredding.
+#[cfg(feature = "retention")]
+pub use palisade_retention as retention;
