@@ -13,6 +13,7 @@
 mod id;
 mod ip;
 mod output;
+mod retention;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,8 @@ enum Command {
     Id(id::Args),
     /// IP allowlists: decide whether a client address is allowed.
     Ip(ip::Args),
+    /// Retention: plan and run purges of a SQLite job-history table.
+    Retention(retention::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Id(args) => id::run(args),
         Command::Ip(args) => ip::run(args),
+        Command::Retention(args) => retention::run(args),
     };
     output::finish(result)
 }
