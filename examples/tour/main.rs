@@ -9,6 +9,7 @@
 
 mod core;
 mod ipfilter;
+mod retention;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {
@@ -32,6 +33,9 @@ async fn main() -> anyhow::Result<()> {
 
     chapter("IP allowlists per tenant, behind trusted proxies");
     ipfilter::run().await?;
+
+    chapter("Retention: periods per plan and tenant, legal holds, resumable purge, crypto-shredding");
+    retention::run().await?;
 
     println!("\ntour complete");
     Ok(())
