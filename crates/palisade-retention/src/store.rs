@@ -85,6 +85,7 @@ struct MemoryInner {
     checkpoints: BTreeMap<String, String>,
     next: i64,
     fail_deletes_after: Option<usize>,
+    fail_next: usize,
 }
 
 /// An in-memory [`RetentionStore`] for tests and examples.
@@ -137,6 +138,13 @@ impl MemoryStore {
         self.lock().map(|g| g.records.values().any(|m| m.contains_key(&position))).unwrap_or(false)
     }
 
+    /// Makes the next `n` calls of `delete_batch` fail, then succeed again (a transient fault).
+    pub fn fail_next_deletes(&self, n: usize) {
+        if let Ok(mut g) = self.lock() {
+            g.fail_next = n;
+        }
+    }
+
     /// Makes every `delete_batch` after the next `n` fail (simulates a crash); `None` heals.
     pub fn fail_deletes_after(&self, n: Option<usize>) {
         if let Ok(mut g) = self.lock() {
@@ -174,6 +182,10 @@ impl RetentionStore for MemoryStore {
         checkpoint: Option<&str>,
     ) -> Result<u64> {
         let mut g = self.lock()?;
+        if g.fail_next > 0 {
+            g.fail_next -= 1;
+            return Err(Error::Store("simulated transient failure".into()));
+        }
         if let Some(n) = g.fail_deletes_after {
             if n == 0 {
                 return Err(Error::Store("simulated failure".into()));

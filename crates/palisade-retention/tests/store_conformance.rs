@@ -229,3 +229,30 @@ fn sqlite_rejects_bad_schema() {
     assert!(err.contains("started_at") && err.contains("ended_at"), "{err}");
     assert!(SqliteStore::open(&dir.path().join("missing.sqlite")).is_err());
 }
+
+#[tokio::test]
+async fn transient_batch_failure_is_retried() {
+    let s = memory();
+    let before = s.len();
+    let policy = Policy::from_toml(POLICY).unwrap();
+    let clock = ManualClock::new(NOW);
+    let engine = PurgeEngine::new(&policy, &s, &clock);
+    // Without retries the failing batch is reported and the store is untouched.
+    s.fail_next_deletes(1);
+    let opts =
+        PurgeOptions { run_id: "t".into(), batch_size: 1000, max_retries: 0, ..PurgeOptions::default() };
+    let failed = engine.run(NOW, &opts, None, None).await.unwrap();
+    assert!(!failed.is_complete());
+    let acme = failed.scopes.iter().find(|x| x.tenant.as_str() == "acme").unwrap();
+    assert_eq!((acme.failed_attempts, acme.deleted), (1, 0));
+    assert!(acme.error.as_deref().unwrap().contains("transient"));
+    assert_eq!(before - s.len(), 20, "only bravo's batch committed");
+    // The next run resumes; with retries a transient failure is absorbed.
+    s.fail_next_deletes(1);
+    let opts = PurgeOptions { max_retries: 2, ..opts };
+    let ok = engine.run(NOW, &opts, None, None).await.unwrap();
+    assert!(ok.is_complete() && ok.resumed, "{ok:?}");
+    assert_eq!(ok.total_deleted, 72);
+    assert_eq!(before - s.len(), 72);
+    assert_eq!(ok.scopes.iter().map(|x| x.failed_attempts).sum::<u64>(), 1);
+}
