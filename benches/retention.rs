@@ -1,6 +1,6 @@
 //! Purge rate on SQLite: 1 million job-history rows, half of them past their period.
 //!
-//! `palisade` = the engine (batches of 1000, checkpoint per batch, every record re-decided);
+//! `palisade` = the engine (batches of 1000 — `palisade_batch_10000`: of 10 000 —, checkpoint per batch, every record re-decided);
 //! `raw_delete_floor` = one `DELETE ... WHERE ended_at <= cutoff` statement, the floor that no
 //! policy-aware purge can beat. Each iteration purges a fresh copy of the same database.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -77,6 +77,32 @@ fn bench(c: &mut Criterion) {
                 let engine = PurgeEngine::new(&policy, &store, &clock);
                 let start = Instant::now();
                 let s = rt.block_on(engine.run(NOW, &PurgeOptions::default(), None, None)).unwrap();
+                total += start.elapsed();
+                assert_eq!(s.total_deleted, 500_000);
+                drop(store);
+                let _ = std::fs::remove_file(&path);
+            }
+            total
+        });
+    });
+    g.bench_function("palisade_batch_10000", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                n += 1;
+                let path = fresh(&template, n);
+                let store = SqliteStore::open(&path).unwrap();
+                let clock = ManualClock::new(NOW);
+                let engine = PurgeEngine::new(&policy, &store, &clock);
+                let start = Instant::now();
+                let s = rt
+                    .block_on(engine.run(
+                        NOW,
+                        &PurgeOptions { batch_size: 10_000, ..PurgeOptions::default() },
+                        None,
+                        None,
+                    ))
+                    .unwrap();
                 total += start.elapsed();
                 assert_eq!(s.total_deleted, 500_000);
                 drop(store);
