@@ -19,6 +19,7 @@ mod saml;
 mod keys;
 mod oauth;
 mod mask;
+mod retention;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {
@@ -64,6 +65,9 @@ async fn main() -> anyhow::Result<()> {
 
     chapter("Masking payloads before they are displayed or stored");
     mask::run().await?;
+
+    chapter("Retention: periods per plan and tenant, legal holds, resumable purge, crypto-shredding");
+    retention::run().await?;
 
     println!("\ntour complete");
     Ok(())

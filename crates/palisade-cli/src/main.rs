@@ -22,6 +22,7 @@ mod password;
 mod rbac;
 mod totp;
 mod saml;
+mod retention;
 
 use std::process::ExitCode;
 
@@ -61,6 +62,8 @@ enum Command {
     Oidc(oidc::Args),
     /// Mask a JSON document or text before it is displayed or stored.
     Mask(mask::Args),
+    /// Retention: plan and run purges of a SQLite job-history table.
+    Retention(retention::Args),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Keys(args) => keys::run(args),
         Command::Oidc(args) => oidc::run(args),
         Command::Mask(args) => mask::run(args),
+        Command::Retention(args) => retention::run(args),
     };
     output::finish(result)
 }

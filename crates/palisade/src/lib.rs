@@ -54,6 +54,10 @@ pub use palisade_password as password;
 #[cfg(feature = "rbac")]
 pub use palisade_rbac as rbac;
 
+/// Retention periods per tenant and data class, legal holds, a resumable purge engine, crypto-shredding, a SQLite store.
+#[cfg(feature = "retention")]
+pub use palisade_retention as retention;
+
 /// SAML 2.0 service provider: a strict XML reader, exclusive c14n, XML-DSig, SSO/SLO, metadata and JIT provisioning.
 #[cfg(feature = "saml")]
 pub use palisade_saml as saml;
