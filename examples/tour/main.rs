@@ -11,15 +11,15 @@ mod audit;
 mod core;
 mod egress;
 mod ipfilter;
+mod keys;
+mod mask;
+mod oauth;
 mod password;
 mod rbac;
-mod totp;
-mod session;
-mod saml;
-mod keys;
-mod oauth;
-mod mask;
 mod retention;
+mod saml;
+mod session;
+mod totp;
 
 /// Prints a chapter heading, numbering chapters as they come.
 pub fn chapter(title: &str) {

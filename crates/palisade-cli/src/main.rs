@@ -15,14 +15,14 @@ mod egress;
 mod id;
 mod ip;
 mod keys;
-mod oidc;
 mod mask;
+mod oidc;
 mod output;
 mod password;
 mod rbac;
-mod totp;
-mod saml;
 mod retention;
+mod saml;
+mod totp;
 
 use std::process::ExitCode;
 
