@@ -35,8 +35,12 @@ impl Digest {
         hex::encode(self.0)
     }
 
-    /// Parses 64 hex digits (either case).
+    /// Parses 64 lower-case hex digits: the only form written, so that a log line has exactly one
+    /// valid spelling and any changed byte (even a changed letter case) is detected.
     pub fn from_hex(s: &str) -> Option<Self> {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
         let mut out = [0u8; 32];
         hex::decode_to_slice(s, &mut out).ok()?;
         Some(Self(out))

@@ -262,3 +262,23 @@ proptest! {
         prop_assert!(!r.intact, "flipping bit {} of byte {} went unnoticed", bit, i);
     }
 }
+
+/// Regression (found by `any_flipped_byte_is_detected`): changing the case of any letter — in
+/// particular of a hex digit in `hash` or `prev` — is detected, because a line has exactly one
+/// valid spelling.
+#[test]
+fn changed_letter_case_is_detected_everywhere() {
+    let l = log(2);
+    let original = std::fs::read(&l.segment).unwrap();
+    for i in 0..original.len() {
+        if !original[i].is_ascii_alphabetic() {
+            continue;
+        }
+        let mut data = original.clone();
+        data[i] ^= 0x20;
+        std::fs::write(&l.segment, &data).unwrap();
+        assert!(!verify(&l).intact, "case change at byte {i} went unnoticed");
+    }
+    std::fs::write(&l.segment, &original).unwrap();
+    assert!(verify(&l).intact);
+}
