@@ -73,10 +73,10 @@ pub async fn run() -> anyhow::Result<()> {
     // An insider edits one byte: bob becomes rob.
     let segment = dir.join("acme.00000000000000000001.jsonl");
     let mut bytes = std::fs::read(&segment)?;
-    if let Some(i) = bytes.windows(5).position(|w| w == b"\"bob\"") {
-        if let Some(b) = bytes.get_mut(i + 1) {
-            *b = b'r';
-        }
+    if let Some(i) = bytes.windows(5).position(|w| w == b"\"bob\"")
+        && let Some(b) = bytes.get_mut(i + 1)
+    {
+        *b = b'r';
     }
     std::fs::write(&segment, bytes)?;
     let report = Verifier::new().with_key(key).verify_files(std::slice::from_ref(&dir))?;

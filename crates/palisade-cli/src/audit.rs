@@ -184,10 +184,10 @@ pub fn run(args: Args) -> CliOutcome {
                 }
                 out
             })?;
-            if let Some(p) = &report.problem {
-                if json {
-                    eprintln!("palisade: audit log tampered: {p}");
-                }
+            if let Some(p) = &report.problem
+                && json
+            {
+                eprintln!("palisade: audit log tampered: {p}");
             }
             Ok(if report.intact { Verdict::Pass } else { Verdict::Fail })
         }

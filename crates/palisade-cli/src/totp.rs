@@ -213,7 +213,7 @@ fn load_secret(args: &SecretArgs) -> anyhow::Result<(SecretBytes, TotpParams)> {
 }
 
 fn hex_decode(text: &str) -> anyhow::Result<SecretBytes> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         bail!("odd number of hex digits");
     }
     let mut out = Zeroizing::new(Vec::with_capacity(text.len() / 2));

@@ -36,10 +36,10 @@ fn validate(kind: &'static str, value: &str) -> Result<(), IdError> {
         return Err(IdError::TooLong { kind, len: value.len(), max: MAX_ID_LEN });
     }
     let mut chars = value.char_indices();
-    if let Some((_, first)) = chars.next() {
-        if !first.is_ascii_alphanumeric() {
-            return Err(IdError::BadStart { kind, found: first });
-        }
+    if let Some((_, first)) = chars.next()
+        && !first.is_ascii_alphanumeric()
+    {
+        return Err(IdError::BadStart { kind, found: first });
     }
     for (at, c) in chars {
         if !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ':')) {

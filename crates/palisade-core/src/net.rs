@@ -129,13 +129,13 @@ impl IpNet {
     }
 
     fn canonicalize(self, text: &str) -> Result<Self, NetError> {
-        if let IpAddr::V6(v6) = self.addr {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                if self.prefix <= 96 {
-                    return Err(NetError::MappedRangeTooWide(text.to_owned()));
-                }
-                return Ok(IpNet { addr: IpAddr::V4(v4), prefix: self.prefix - 96 });
+        if let IpAddr::V6(v6) = self.addr
+            && let Some(v4) = v6.to_ipv4_mapped()
+        {
+            if self.prefix <= 96 {
+                return Err(NetError::MappedRangeTooWide(text.to_owned()));
             }
+            return Ok(IpNet { addr: IpAddr::V4(v4), prefix: self.prefix - 96 });
         }
         Ok(self)
     }

@@ -229,10 +229,10 @@ impl Egress {
         if let Some((_, r)) = self.builtin.lookup(ip) {
             return Some(describe(r, None));
         }
-        if let Some((v4, Some(form))) = as_ipv4(ip) {
-            if let Some((_, r)) = self.builtin.lookup(IpAddr::V4(v4)) {
-                return Some(describe(r, Some(form)));
-            }
+        if let Some((v4, Some(form))) = as_ipv4(ip)
+            && let Some((_, r)) = self.builtin.lookup(IpAddr::V4(v4))
+        {
+            return Some(describe(r, Some(form)));
         }
         None
     }
@@ -247,18 +247,17 @@ impl Egress {
     ) -> AddressVerdict {
         let ip = canonical(ip);
         let deny = |reason| AddressVerdict { address: ip, allowed: false, reason };
-        if let Some(i) = self.deny.match_addr(ip, scheme, port) {
-            if let Some((rule, label)) = self.deny.reason(i) {
-                return deny(Reason::DenyRule { rule, label });
-            }
+        if let Some(i) = self.deny.match_addr(ip, scheme, port)
+            && let Some((rule, label)) = self.deny.reason(i)
+        {
+            return deny(Reason::DenyRule { rule, label });
         }
         // An embedded IPv4 address is checked against network deny rules too.
-        if let Some((v4, Some(_))) = as_ipv4(ip) {
-            if let Some((rule, label)) =
+        if let Some((v4, Some(_))) = as_ipv4(ip)
+            && let Some((rule, label)) =
                 self.deny.match_addr(IpAddr::V4(v4), scheme, port).and_then(|i| self.deny.reason(i))
-            {
-                return deny(Reason::DenyRule { rule, label });
-            }
+        {
+            return deny(Reason::DenyRule { rule, label });
         }
         if let Some(reason) = self.builtin_denial(ip) {
             return deny(reason);
@@ -295,13 +294,12 @@ impl Egress {
             d.reason = Reason::SchemeNotAllowed { scheme: target.scheme.clone() };
             return d;
         }
-        if let Some(h) = &target.host_name {
-            if let Some((rule, label)) =
+        if let Some(h) = &target.host_name
+            && let Some((rule, label)) =
                 self.deny.match_host(h, scheme, port).and_then(|i| self.deny.reason(i))
-            {
-                d.reason = Reason::DenyRule { rule, label };
-                return d;
-            }
+        {
+            d.reason = Reason::DenyRule { rule, label };
+            return d;
         }
         let addrs: Vec<IpAddr> = match target.literal {
             Some(ip) => vec![ip],
@@ -324,13 +322,13 @@ impl Egress {
     /// What can be decided before any lookup: the scheme, host deny rules, IP literals in full,
     /// and — under a default-deny policy — whether any allow rule could cover this scheme and
     /// port for this host at all. `Ok(())` means "decide on the addresses".
-    pub fn precheck(&self, target: &Target) -> std::result::Result<(), Decision> {
+    pub fn precheck(&self, target: &Target) -> std::result::Result<(), Box<Decision>> {
         let d = self.decide(target, &[]);
         if target.literal.is_some() {
-            return if d.allowed { Ok(()) } else { Err(d) };
+            return if d.allowed { Ok(()) } else { Err(Box::new(d)) };
         }
         if d.reason != Reason::NoAddresses {
-            return Err(d);
+            return Err(Box::new(d));
         }
         if self.default == DefaultAction::Allow {
             return Ok(());
@@ -346,7 +344,7 @@ impl Egress {
         if host_rule.is_some() || net_rule {
             Ok(())
         } else {
-            Err(Decision { reason: Reason::NoAllowRule, ..d })
+            Err(Box::new(Decision { reason: Reason::NoAllowRule, ..d }))
         }
     }
 

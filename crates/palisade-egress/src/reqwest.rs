@@ -76,7 +76,7 @@ impl Resolve for EgressResolver {
 /// port, and IP literals in full. Names are checked against the addresses at connect time.
 pub fn precheck(egress: &Egress, url: &str) -> Result<(), Denied> {
     let target = Target::parse(url).map_err(|e| Denied(e.to_string()))?;
-    egress.precheck(&target).map_err(|d: Decision| Denied(d.explain()))
+    egress.precheck(&target).map_err(|d: Box<Decision>| Denied(d.explain()))
 }
 
 /// A redirect policy that re-checks every hop and follows at most `max` redirects.

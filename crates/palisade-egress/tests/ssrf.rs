@@ -200,11 +200,10 @@ proptest! {
         // And the denied set really contains the built-in ranges, checked independently.
         for a in &addrs {
             let v4 = match a { IpAddr::V4(v) => Some(*v), IpAddr::V6(v) => v.to_ipv4_mapped() };
-            if let Some(v4) = v4 {
-                if v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_multicast() || v4.is_unspecified() || v4.is_broadcast() || v4.is_documentation() {
+            if let Some(v4) = v4
+                && (v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_multicast() || v4.is_unspecified() || v4.is_broadcast() || v4.is_documentation()) {
                     prop_assert!(denied_by_default(*a), "{}", a);
                 }
-            }
         }
     }
 

@@ -239,10 +239,10 @@ fn parse_node(node: &str) -> Result<Hop, String> {
     let host = node.split_once(':').map_or(node, |(h, port)| if port.is_empty() { "" } else { h });
     match host.parse::<IpAddr>() {
         Ok(ip @ IpAddr::V4(_)) => {
-            if let Some((_, port)) = node.split_once(':') {
-                if !(port.parse::<u16>().is_ok() || port.starts_with('_')) {
-                    return Err(format!("bad port in node {node:?}"));
-                }
+            if let Some((_, port)) = node.split_once(':')
+                && !(port.parse::<u16>().is_ok() || port.starts_with('_'))
+            {
+                return Err(format!("bad port in node {node:?}"));
             }
             Ok(Hop::Ip(ip))
         }

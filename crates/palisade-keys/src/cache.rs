@@ -131,10 +131,10 @@ impl KeyCache {
     }
 
     fn evict_cell(&self, owner: &KeyOwner, cell: &Cell) {
-        if let Ok(mut map) = self.map.lock() {
-            if map.get(owner).is_some_and(|c| Arc::ptr_eq(c, cell)) {
-                map.remove(owner);
-            }
+        if let Ok(mut map) = self.map.lock()
+            && map.get(owner).is_some_and(|c| Arc::ptr_eq(c, cell))
+        {
+            map.remove(owner);
         }
     }
 

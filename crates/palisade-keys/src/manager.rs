@@ -550,11 +550,11 @@ impl KeyManager {
         for owner in self.inner.store.list().await.map_err(store_err(&KeyOwner::Global))? {
             let KeyOwner::Tenant(t) = &owner else { continue };
             let Some(kr) = self.inner.store.get(&owner).await.map_err(store_err(&owner))? else { continue };
-            if let KeyringState::PendingDestruction { at } = kr.state {
-                if at <= now {
-                    self.destroy_now(t).await?;
-                    done.push(t.clone());
-                }
+            if let KeyringState::PendingDestruction { at } = kr.state
+                && at <= now
+            {
+                self.destroy_now(t).await?;
+                done.push(t.clone());
             }
         }
         Ok(done)
@@ -762,10 +762,10 @@ impl KeyManager {
     async fn begin_open(&self, ctx: &SealContext, header: &Header) -> Result<SegmentKey> {
         let owner = owner_of(ctx, header.layer);
         let result = self.begin_open_inner(&owner, ctx, header).await;
-        if let Err(e) = &result {
-            if e.class() == palisade_core::ErrorClass::Rejected {
-                self.emit(KeyOp::OpenRejected, &owner, Some(header.key_version), Some(e.to_string()));
-            }
+        if let Err(e) = &result
+            && e.class() == palisade_core::ErrorClass::Rejected
+        {
+            self.emit(KeyOp::OpenRejected, &owner, Some(header.key_version), Some(e.to_string()));
         }
         result
     }

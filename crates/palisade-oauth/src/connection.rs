@@ -106,10 +106,10 @@ impl ProfileSettings {
             ("revocation_endpoint", self.revocation_endpoint.as_ref()),
             ("redirect_uri", Some(&self.redirect_uri)),
         ] {
-            if let Some(u) = u {
-                if let Err(e) = check_url(u) {
-                    p.push(format!("{name}: {e}"));
-                }
+            if let Some(u) = u
+                && let Err(e) = check_url(u)
+            {
+                p.push(format!("{name}: {e}"));
             }
         }
         if p.is_empty() { Ok(()) } else { Err(Error::Config(p)) }

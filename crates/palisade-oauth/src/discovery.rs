@@ -120,10 +120,10 @@ impl ProviderMetadata {
             ("userinfo_endpoint", m.userinfo_endpoint.as_ref()),
             ("revocation_endpoint", m.revocation_endpoint.as_ref()),
         ] {
-            if let Some(v) = v {
-                if let Err(e) = check_url(v) {
-                    problems.push(format!("{name}: {e}"));
-                }
+            if let Some(v) = v
+                && let Err(e) = check_url(v)
+            {
+                problems.push(format!("{name}: {e}"));
             }
         }
         if !problems.is_empty() {
@@ -206,10 +206,10 @@ impl CachePolicy {
                 let lower = d.to_ascii_lowercase();
                 if lower == "no-store" || lower == "no-cache" {
                     secs = self.min_ttl_secs;
-                } else if let Some(v) = lower.strip_prefix("max-age=") {
-                    if let Ok(n) = v.trim_matches('"').parse::<i64>() {
-                        secs = n;
-                    }
+                } else if let Some(v) = lower.strip_prefix("max-age=")
+                    && let Ok(n) = v.trim_matches('"').parse::<i64>()
+                {
+                    secs = n;
                 }
             }
         }
@@ -347,10 +347,10 @@ impl Provider {
     /// The discovery document (cached).
     pub async fn metadata(&self) -> Result<Arc<ProviderMetadata>> {
         let now = self.clock.now();
-        if let Some(c) = self.metadata.read().await.as_ref() {
-            if c.expires_at > now {
-                return Ok(c.value.clone());
-            }
+        if let Some(c) = self.metadata.read().await.as_ref()
+            && c.expires_at > now
+        {
+            return Ok(c.value.clone());
         }
         let Some(url) = self.discovery.clone() else {
             return Err(Error::Config(vec![
@@ -383,17 +383,17 @@ impl Provider {
     /// The key set (cached).
     pub async fn keys(&self) -> Result<Arc<KeySet>> {
         let now = self.clock.now();
-        if let Some(c) = self.keys.read().await.as_ref() {
-            if c.expires_at > now || self.fixed_keys {
-                return Ok(c.value.clone());
-            }
+        if let Some(c) = self.keys.read().await.as_ref()
+            && (c.expires_at > now || self.fixed_keys)
+        {
+            return Ok(c.value.clone());
         }
         let _guard = self.refresh.lock().await;
         // Someone else may have refreshed while we waited.
-        if let Some(c) = self.keys.read().await.as_ref() {
-            if c.expires_at > now {
-                return Ok(c.value.clone());
-            }
+        if let Some(c) = self.keys.read().await.as_ref()
+            && c.expires_at > now
+        {
+            return Ok(c.value.clone());
         }
         match self.fetch_keys().await {
             Ok(k) => Ok(k),
@@ -426,16 +426,16 @@ impl Provider {
     async fn refresh_for_unknown_kid(&self, kid: &str) -> Result<Arc<KeySet>> {
         let mut last = self.refresh.lock().await;
         let now = self.clock.now();
-        if let Some(c) = self.keys.read().await.as_ref() {
-            if c.value.contains_kid(kid) || self.fixed_keys {
-                return Ok(c.value.clone());
-            }
+        if let Some(c) = self.keys.read().await.as_ref()
+            && (c.value.contains_kid(kid) || self.fixed_keys)
+        {
+            return Ok(c.value.clone());
         }
-        if let Some(at) = *last {
-            if now - at < Duration::seconds(self.policy.min_refresh_interval_secs) {
-                tracing::debug!(issuer = %self.issuer, kid, "unknown kid; key-set refresh rate-limited");
-                return Err(TokenRejection::UnknownKid(kid.to_owned()).into());
-            }
+        if let Some(at) = *last
+            && now - at < Duration::seconds(self.policy.min_refresh_interval_secs)
+        {
+            tracing::debug!(issuer = %self.issuer, kid, "unknown kid; key-set refresh rate-limited");
+            return Err(TokenRejection::UnknownKid(kid.to_owned()).into());
         }
         *last = Some(now);
         self.fetch_keys().await

@@ -370,19 +370,19 @@ impl IdTokenVerifier {
         if now_s >= exp.saturating_add(skew) {
             return Err(TokenRejection::Expired { exp, now: now_s, skew_secs: skew });
         }
-        if let Some(nbf) = num_claim("nbf")? {
-            if nbf > now_s.saturating_add(skew) {
-                return Err(TokenRejection::NotYetValid { nbf, now: now_s });
-            }
+        if let Some(nbf) = num_claim("nbf")?
+            && nbf > now_s.saturating_add(skew)
+        {
+            return Err(TokenRejection::NotYetValid { nbf, now: now_s });
         }
         let iat = num_claim("iat")?.ok_or(TokenRejection::MissingClaim("iat"))?;
         if iat > now_s.saturating_add(skew) {
             return Err(TokenRejection::BadIssuedAt { iat, now: now_s, why: "it is in the future" });
         }
-        if let Some(max) = self.max_token_age_secs {
-            if now_s.saturating_sub(iat) > max.saturating_add(skew) {
-                return Err(TokenRejection::BadIssuedAt { iat, now: now_s, why: "it is older than allowed" });
-            }
+        if let Some(max) = self.max_token_age_secs
+            && now_s.saturating_sub(iat) > max.saturating_add(skew)
+        {
+            return Err(TokenRejection::BadIssuedAt { iat, now: now_s, why: "it is older than allowed" });
         }
 
         // nonce
@@ -412,10 +412,10 @@ impl IdTokenVerifier {
 
         // at_hash / c_hash
         for (claim, value) in [("at_hash", expect.access_token), ("c_hash", expect.code)] {
-            if let (Some(v), Some(Value::String(h))) = (value, claims.get(claim)) {
-                if !ct_eq(left_half_hash(header.alg, v).as_bytes(), h.as_bytes()) {
-                    return Err(TokenRejection::HashMismatch(claim));
-                }
+            if let (Some(v), Some(Value::String(h))) = (value, claims.get(claim))
+                && !ct_eq(left_half_hash(header.alg, v).as_bytes(), h.as_bytes())
+            {
+                return Err(TokenRejection::HashMismatch(claim));
             }
         }
 

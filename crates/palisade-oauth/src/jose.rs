@@ -393,15 +393,15 @@ fn strip_leading_zeros(b: &[u8]) -> &[u8] {
 }
 
 fn prepare(jwk: &Jwk) -> std::result::Result<PreparedKey, String> {
-    if let Some(u) = &jwk.use_ {
-        if u != "sig" {
-            return Err(format!("use is {u:?}, not \"sig\""));
-        }
+    if let Some(u) = &jwk.use_
+        && u != "sig"
+    {
+        return Err(format!("use is {u:?}, not \"sig\""));
     }
-    if let Some(ops) = &jwk.key_ops {
-        if !ops.iter().any(|o| o == "verify") {
-            return Err("key_ops does not include \"verify\"".to_owned());
-        }
+    if let Some(ops) = &jwk.key_ops
+        && !ops.iter().any(|o| o == "verify")
+    {
+        return Err("key_ops does not include \"verify\"".to_owned());
     }
     let declared = match &jwk.alg {
         Some(name) => {

@@ -346,13 +346,14 @@ impl RelyingParty {
             ));
         }
         let meta = self.provider.metadata().await?;
-        if let Some(iss) = &callback.iss {
-            if *iss != meta.issuer && !meta.issuer.contains("{tenantid}") {
-                return Err(Error::Callback(format!(
-                    "callback iss {iss:?} is not the provider {:?} (mix-up)",
-                    meta.issuer
-                )));
-            }
+        if let Some(iss) = &callback.iss
+            && *iss != meta.issuer
+            && !meta.issuer.contains("{tenantid}")
+        {
+            return Err(Error::Callback(format!(
+                "callback iss {iss:?} is not the provider {:?} (mix-up)",
+                meta.issuer
+            )));
         }
         let code = callback.code.as_deref().ok_or_else(|| Error::Callback("no code parameter".into()))?;
         let token_url = check_url(
@@ -388,10 +389,10 @@ impl RelyingParty {
             code: None,
         };
         let mut verified = self.provider.verify_id_token(&self.config.verifier, id_token, &expect).await?;
-        if self.config.fetch_userinfo {
-            if let Some(ep) = &meta.userinfo_endpoint {
-                self.merge_userinfo(ep, &tokens.access_token, &mut verified).await?;
-            }
+        if self.config.fetch_userinfo
+            && let Some(ep) = &meta.userinfo_endpoint
+        {
+            self.merge_userinfo(ep, &tokens.access_token, &mut verified).await?;
         }
         let groups: Vec<&str> = self.config.group_claims.iter().map(String::as_str).collect();
         let identity = verified.to_identity(self.config.tenant.clone(), &groups);

@@ -145,10 +145,10 @@ pub(crate) async fn request_tokens(
     let raw: RawTokenResponse =
         serde_json::from_slice(&resp.body).map_err(|e| bad(format!("not a token response: {e}")))?;
     let access_token = raw.access_token.ok_or_else(|| bad("no access_token".to_owned()))?;
-    if let Some(t) = &raw.token_type {
-        if !t.eq_ignore_ascii_case("bearer") {
-            return Err(bad(format!("token_type {t:?} is not Bearer")));
-        }
+    if let Some(t) = &raw.token_type
+        && !t.eq_ignore_ascii_case("bearer")
+    {
+        return Err(bad(format!("token_type {t:?} is not Bearer")));
     }
     let expires_in = match raw.expires_in {
         None | Some(Value::Null) => None,

@@ -254,10 +254,10 @@ impl Policy {
         if self.max_age_days == Some(0) {
             p.push("max_age_days is 0: leave it out for no expiry".to_owned());
         }
-        if let (Some(min), Some(max)) = (self.min_age_days, self.max_age_days) {
-            if min >= max {
-                p.push(format!("min_age_days ({min}) must be below max_age_days ({max})"));
-            }
+        if let (Some(min), Some(max)) = (self.min_age_days, self.max_age_days)
+            && min >= max
+        {
+            p.push(format!("min_age_days ({min}) must be below max_age_days ({max})"));
         }
         p
     }
@@ -355,30 +355,30 @@ impl Policy {
                 Err(e) => out.push(unavailable("breached-password list", &e)),
             }
         }
-        if self.history > 0 {
-            if let Some((hasher, hashes)) = ctx.history {
-                let mut reused = false;
-                for stored in hashes.iter().take(self.history as usize) {
-                    match hasher.verify(candidate, stored) {
-                        Ok(v) if v.matched => {
-                            reused = true;
-                            break;
-                        }
-                        Ok(_) => {}
-                        Err(e @ Error::Overloaded { .. }) => {
-                            out.push(unavailable("password history", &e));
-                            break;
-                        }
-                        Err(e) => tracing::warn!(error = %e, "skipping an unusable password-history entry"),
+        if self.history > 0
+            && let Some((hasher, hashes)) = ctx.history
+        {
+            let mut reused = false;
+            for stored in hashes.iter().take(self.history as usize) {
+                match hasher.verify(candidate, stored) {
+                    Ok(v) if v.matched => {
+                        reused = true;
+                        break;
                     }
+                    Ok(_) => {}
+                    Err(e @ Error::Overloaded { .. }) => {
+                        out.push(unavailable("password history", &e));
+                        break;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "skipping an unusable password-history entry"),
                 }
-                if reused {
-                    out.push(Violation::new(
-                        ViolationCode::Reused,
-                        [("history", u64::from(self.history))],
-                        format!("must not be one of the last {} passwords", self.history),
-                    ));
-                }
+            }
+            if reused {
+                out.push(Violation::new(
+                    ViolationCode::Reused,
+                    [("history", u64::from(self.history))],
+                    format!("must not be one of the last {} passwords", self.history),
+                ));
             }
         }
         if let (Some(days), Some(changed), Some(now), false) =

@@ -227,10 +227,10 @@ impl TenantData {
         }
         let data_for_lookup = Lookup { tenant, by_type: &by_type, others };
         for pr in &p.projects {
-            if let Some(&n) = by_type.get(PROJECT_TYPE as usize).and_then(|m| m.get(&pr.id)) {
-                if let Some(node) = nodes.get_mut(n as usize) {
-                    node.parent = 0;
-                }
+            if let Some(&n) = by_type.get(PROJECT_TYPE as usize).and_then(|m| m.get(&pr.id))
+                && let Some(node) = nodes.get_mut(n as usize)
+            {
+                node.parent = 0;
             }
         }
         let mut parents: Vec<(u32, u32)> = Vec::new();
@@ -306,12 +306,11 @@ impl TenantData {
             }
         }
         for (i, v) in visited.iter().enumerate() {
-            if !v {
-                if let Some(n) = nodes.get(i) {
-                    if n.parent != NONE {
-                        errs.push(format!("{} is in a cycle of folder parents: break the cycle", n.resource));
-                    }
-                }
+            if !v
+                && let Some(n) = nodes.get(i)
+                && n.parent != NONE
+            {
+                errs.push(format!("{} is in a cycle of folder parents: break the cycle", n.resource));
             }
         }
         let mut sorted: Vec<Vec<u32>> = vec![Vec::new(); types.len()];
@@ -662,10 +661,10 @@ impl TenantData {
         }
         if let Some(jit) = &p.jit {
             let known = |r: &RoleName| r.as_str() == NO_ACCESS || self.role_index.contains_key(r);
-            if let Some(d) = &jit.default_role {
-                if !known(d) {
-                    errs.push(format!("jit: unknown default role {d} (names are case-sensitive)"));
-                }
+            if let Some(d) = &jit.default_role
+                && !known(d)
+            {
+                errs.push(format!("jit: unknown default role {d} (names are case-sensitive)"));
             }
             for (i, r) in jit.rules.iter().enumerate() {
                 if !p.environments.contains(&r.environment) {
@@ -720,13 +719,13 @@ impl Lookup<'_> {
                 return None;
             }
         };
-        if let Some(t) = &rs.tenant {
-            if t.as_str() != self.tenant {
-                errs.push(format!(
-                    "{what} refers to {text}, in tenant {t}: grants and parents cannot cross tenants"
-                ));
-                return None;
-            }
+        if let Some(t) = &rs.tenant
+            && t.as_str() != self.tenant
+        {
+            errs.push(format!(
+                "{what} refers to {text}, in tenant {t}: grants and parents cannot cross tenants"
+            ));
+            return None;
         }
         let (ty, id) = match &rs.resource {
             Resource::Workspace if allow_workspace => return Some(0),

@@ -76,10 +76,10 @@ impl Rbac {
         for data in compiled {
             let tenant = data.policy.id.clone();
             let found = old.get(&tenant).map(|s| s.revision).unwrap_or(0);
-            if let Some(expected) = expected {
-                if expected != found {
-                    return Err(Error::RevisionConflict { tenant: tenant.to_string(), expected, found });
-                }
+            if let Some(expected) = expected
+                && expected != found
+            {
+                return Err(Error::RevisionConflict { tenant: tenant.to_string(), expected, found });
             }
             let revision = found + 1;
             let data = Arc::new(data);
@@ -160,16 +160,16 @@ impl Rbac {
                 considered: Vec::new(),
             }
         };
-        if let Some(other) = &rs.tenant {
-            if *other != tenant_id {
-                tracing::warn!(tenant = %tenant_id, other = %other, user = %user_id, resource = %rs, "rbac: cross-tenant check denied");
-                return Ok(deny(
-                    DenyReason::CrossTenant,
-                    format!(
-                        "denied: {rs} belongs to tenant {other}, not {tenant_id}; checks never cross tenants"
-                    ),
-                ));
-            }
+        if let Some(other) = &rs.tenant
+            && *other != tenant_id
+        {
+            tracing::warn!(tenant = %tenant_id, other = %other, user = %user_id, resource = %rs, "rbac: cross-tenant check denied");
+            return Ok(deny(
+                DenyReason::CrossTenant,
+                format!(
+                    "denied: {rs} belongs to tenant {other}, not {tenant_id}; checks never cross tenants"
+                ),
+            ));
         }
         let registry = self.current.load();
         let Some(state) = registry.get(&tenant_id) else {

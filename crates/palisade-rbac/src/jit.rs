@@ -65,15 +65,14 @@ impl TenantPolicy {
                         chosen = Some(JitRole { role, source: JitSource::Attribute(attr.clone()) });
                         break;
                     }
-                } else if let (Some(group), Some(role)) = (&rule.group, &rule.role) {
-                    if identity.groups.iter().any(|g| g == group) {
-                        if !self.role_exists(role.as_str()) {
-                            return Err(unknown(role.as_str()));
-                        }
-                        chosen =
-                            Some(JitRole { role: role.clone(), source: JitSource::Group(group.clone()) });
-                        break;
+                } else if let (Some(group), Some(role)) = (&rule.group, &rule.role)
+                    && identity.groups.iter().any(|g| g == group)
+                {
+                    if !self.role_exists(role.as_str()) {
+                        return Err(unknown(role.as_str()));
                     }
+                    chosen = Some(JitRole { role: role.clone(), source: JitSource::Group(group.clone()) });
+                    break;
                 }
             }
             let chosen = match chosen {

@@ -499,10 +499,8 @@ impl<'a> PurgeEngine<'a> {
             self.store.delete_batch(scope, &[], run, Some(&text)).await?;
         }
         let complete = !cancelled && failed.is_empty();
-        if complete {
-            if let Some(first) = scopes.first() {
-                self.store.delete_batch(first, &[], run, None).await?;
-            }
+        if complete && let Some(first) = scopes.first() {
+            self.store.delete_batch(first, &[], run, None).await?;
         }
         let mut out = ck.done.clone();
         out.extend(failed);

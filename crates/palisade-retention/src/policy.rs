@@ -316,10 +316,10 @@ impl Policy {
                 }
             }
         }
-        if let Some(d) = &self.default_plan {
-            if !self.plans.contains_key(d) {
-                problems.push(format!("default_plan {d:?} is not a defined plan"));
-            }
+        if let Some(d) = &self.default_plan
+            && !self.plans.contains_key(d)
+        {
+            problems.push(format!("default_plan {d:?} is not a defined plan"));
         }
         for (tenant, s) in &self.tenants {
             let Some(plan) = self.plans.get(&s.plan) else {
@@ -355,10 +355,10 @@ impl Policy {
             if !ids.insert(h.id.as_str()) {
                 problems.push(format!("hold {:?} is listed twice", h.id));
             }
-            if let Some(c) = &h.class {
-                if !self.classes.contains(c) {
-                    problems.push(format!("hold {}: unknown class {c:?}", h.id));
-                }
+            if let Some(c) = &h.class
+                && !self.classes.contains(c)
+            {
+                problems.push(format!("hold {}: unknown class {c:?}", h.id));
             }
             if h.released_at.is_some_and(|r| r < h.placed_at) {
                 problems.push(format!("hold {}: released before it was placed", h.id));
@@ -423,16 +423,16 @@ impl Policy {
         for class in &self.classes {
             let from = self.effective_period(tenant, class);
             let to = after.effective_period(tenant, class);
-            if let (Some(from), Some(to)) = (from, to) {
-                if from != to {
-                    out.push(Clamp {
-                        tenant: tenant.clone(),
-                        class: class.clone(),
-                        from,
-                        to,
-                        shortens: to < from,
-                    });
-                }
+            if let (Some(from), Some(to)) = (from, to)
+                && from != to
+            {
+                out.push(Clamp {
+                    tenant: tenant.clone(),
+                    class: class.clone(),
+                    from,
+                    to,
+                    shortens: to < from,
+                });
             }
         }
         Ok(out)
@@ -506,12 +506,11 @@ impl Policy {
         if age < period.duration() {
             return Decision::Keep(KeepReason::NotExpired);
         }
-        if r.needed {
-            if let Some(m) = hard_max {
-                if age < m.duration() {
-                    return Decision::Keep(KeepReason::Needed);
-                }
-            }
+        if r.needed
+            && let Some(m) = hard_max
+            && age < m.duration()
+        {
+            return Decision::Keep(KeepReason::Needed);
         }
         Decision::Delete
     }

@@ -81,10 +81,10 @@ fn deflate(xml: &str) -> Result<Vec<u8>> {
 }
 
 fn check_relay_state(rs: Option<&str>) -> Result<()> {
-    if let Some(r) = rs {
-        if r.len() > MAX_RELAY_STATE {
-            return Err(Error::Binding(format!("RelayState longer than {MAX_RELAY_STATE} bytes")));
-        }
+    if let Some(r) = rs
+        && r.len() > MAX_RELAY_STATE
+    {
+        return Err(Error::Binding(format!("RelayState longer than {MAX_RELAY_STATE} bytes")));
     }
     Ok(())
 }

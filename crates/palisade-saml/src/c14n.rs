@@ -62,10 +62,11 @@ fn write_element(
     let mut candidates: Vec<Option<&str>> = Vec::with_capacity(4);
     candidates.push(e.prefix());
     for a in e.attributes() {
-        if let Some(p) = a.prefix.as_deref() {
-            if p != "xml" && !candidates.contains(&Some(p)) {
-                candidates.push(Some(p));
-            }
+        if let Some(p) = a.prefix.as_deref()
+            && p != "xml"
+            && !candidates.contains(&Some(p))
+        {
+            candidates.push(Some(p));
         }
     }
     if !inclusive.is_empty() {

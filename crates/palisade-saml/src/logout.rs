@@ -175,19 +175,19 @@ fn receive(
     if issuer.trim() != idp.entity_id {
         return Err(Error::Issuer { element: "Response", found: issuer, expected: idp.entity_id.clone() });
     }
-    if let Some(d) = root.attr("Destination") {
-        if Some(d) != sp.slo_url.as_deref() {
-            return Err(Error::Destination {
-                found: d.to_owned(),
-                expected: sp.slo_url.clone().unwrap_or_default(),
-            });
-        }
+    if let Some(d) = root.attr("Destination")
+        && Some(d) != sp.slo_url.as_deref()
+    {
+        return Err(Error::Destination {
+            found: d.to_owned(),
+            expected: sp.slo_url.clone().unwrap_or_default(),
+        });
     }
     let skew = time::Duration::seconds(idp.policy.clock_skew_secs.clamp(0, 300));
-    if let Some(noa) = root.attr("NotOnOrAfter") {
-        if now >= parse_instant(noa, "LogoutRequest NotOnOrAfter")? + skew {
-            return Err(Error::Expired { what: "LogoutRequest NotOnOrAfter", detail: noa.to_owned() });
-        }
+    if let Some(noa) = root.attr("NotOnOrAfter")
+        && now >= parse_instant(noa, "LogoutRequest NotOnOrAfter")? + skew
+    {
+        return Err(Error::Expired { what: "LogoutRequest NotOnOrAfter", detail: noa.to_owned() });
     }
     Ok(doc)
 }

@@ -96,10 +96,10 @@ pub fn parse_idp_metadata(xml: &str, opts: &MetadataOptions<'_>, now: OffsetDate
         }
     };
     let valid_until = valid_until_of(entity)?;
-    if let Some(u) = valid_until {
-        if now > u {
-            return Err(Error::MetadataExpired(u.format(&Rfc3339).unwrap_or_default()));
-        }
+    if let Some(u) = valid_until
+        && now > u
+    {
+        return Err(Error::MetadataExpired(u.format(&Rfc3339).unwrap_or_default()));
     }
     let entity_id = entity
         .attr("entityID")

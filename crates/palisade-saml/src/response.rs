@@ -237,10 +237,10 @@ pub fn validate_document(
     idp.validate()?;
     let policy = &idp.policy;
     let skew = Duration::seconds(policy.clock_skew_secs.clamp(0, 300));
-    if let Some(until) = idp.valid_until {
-        if now > until {
-            return Err(Error::MetadataExpired(fmt(until)));
-        }
+    if let Some(until) = idp.valid_until
+        && now > until
+    {
+        return Err(Error::MetadataExpired(fmt(until)));
     }
     let response = doc.root();
     if !response.is(SAMLP_NS, "Response") {
@@ -380,14 +380,14 @@ pub fn validate_document(
 
 fn check_issuer(issuer: Element<'_>, element: &'static str, expected: &str) -> Result<()> {
     let value = issuer.text();
-    if let Some(f) = issuer.attr("Format") {
-        if f != "urn:oasis:names:tc:SAML:2.0:nameid-format:entity" {
-            return Err(Error::Issuer {
-                element,
-                found: format!("{value} (Format {f})"),
-                expected: expected.to_owned(),
-            });
-        }
+    if let Some(f) = issuer.attr("Format")
+        && f != "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
+    {
+        return Err(Error::Issuer {
+            element,
+            found: format!("{value} (Format {f})"),
+            expected: expected.to_owned(),
+        });
     }
     if value.trim() != expected {
         return Err(Error::Issuer { element, found: value, expected: expected.to_owned() });
@@ -454,13 +454,13 @@ fn read_assertion(
         return Err(Error::Missing("NameID value"));
     }
     let name_id_format = name_id.attr("Format").map(str::to_owned);
-    if let Some(required) = &policy.name_id_format {
-        if name_id_format.as_deref() != Some(required.as_str()) {
-            return Err(Error::SubjectConfirmation(format!(
-                "NameID Format {:?} is not the required {required:?}",
-                name_id_format.as_deref().unwrap_or("(none)")
-            )));
-        }
+    if let Some(required) = &policy.name_id_format
+        && name_id_format.as_deref() != Some(required.as_str())
+    {
+        return Err(Error::SubjectConfirmation(format!(
+            "NameID Format {:?} is not the required {required:?}",
+            name_id_format.as_deref().unwrap_or("(none)")
+        )));
     }
     let mut scd_until = None;
     let mut scd_irt = None;
@@ -477,10 +477,10 @@ fn read_assertion(
         }
     }
     let Some(scd_until) = scd_until else {
-        if reasons.len() == 1 {
-            if let Some(e) = reasons.pop() {
-                return Err(e);
-            }
+        if reasons.len() == 1
+            && let Some(e) = reasons.pop()
+        {
+            return Err(e);
         }
         return Err(Error::SubjectConfirmation(if reasons.is_empty() {
             "no SubjectConfirmation".into()
@@ -494,13 +494,13 @@ fn read_assertion(
     let mut until = scd_until;
     let mut audience_seen = false;
     if let Some(c) = conditions {
-        if let Some(nb) = opt_instant(c, "NotBefore", "Conditions NotBefore")? {
-            if now + skew < nb {
-                return Err(Error::Expired {
-                    what: "Conditions NotBefore",
-                    detail: format!("not valid before {}, now {}", fmt(nb), fmt(now)),
-                });
-            }
+        if let Some(nb) = opt_instant(c, "NotBefore", "Conditions NotBefore")?
+            && now + skew < nb
+        {
+            return Err(Error::Expired {
+                what: "Conditions NotBefore",
+                detail: format!("not valid before {}, now {}", fmt(nb), fmt(now)),
+            });
         }
         if let Some(noa) = opt_instant(c, "NotOnOrAfter", "Conditions NotOnOrAfter")? {
             if now >= noa + skew {
@@ -532,13 +532,13 @@ fn read_assertion(
         session_index = s.attr("SessionIndex").map(str::to_owned);
         authn_instant = opt_instant(s, "AuthnInstant", "AuthnInstant")?;
         session_not_on_or_after = opt_instant(s, "SessionNotOnOrAfter", "SessionNotOnOrAfter")?;
-        if let Some(snoa) = session_not_on_or_after {
-            if now >= snoa + skew {
-                return Err(Error::Expired {
-                    what: "SessionNotOnOrAfter",
-                    detail: format!("session ended at {}, now {}", fmt(snoa), fmt(now)),
-                });
-            }
+        if let Some(snoa) = session_not_on_or_after
+            && now >= snoa + skew
+        {
+            return Err(Error::Expired {
+                what: "SessionNotOnOrAfter",
+                detail: format!("session ended at {}, now {}", fmt(snoa), fmt(now)),
+            });
         }
         authn_context_class = s
             .child(SAML_NS, "AuthnContext")
@@ -611,13 +611,13 @@ fn check_confirmation(
             detail: format!("expired at {}, now {}", fmt(noa), fmt(now)),
         });
     }
-    if let Some(nb) = opt_instant(data, "NotBefore", "SubjectConfirmationData NotBefore")? {
-        if now + skew < nb {
-            return Err(Error::Expired {
-                what: "SubjectConfirmationData NotBefore",
-                detail: format!("not valid before {}, now {}", fmt(nb), fmt(now)),
-            });
-        }
+    if let Some(nb) = opt_instant(data, "NotBefore", "SubjectConfirmationData NotBefore")?
+        && now + skew < nb
+    {
+        return Err(Error::Expired {
+            what: "SubjectConfirmationData NotBefore",
+            detail: format!("not valid before {}, now {}", fmt(nb), fmt(now)),
+        });
     }
     let irt = data.attr("InResponseTo");
     match (irt, expect.request_id) {

@@ -128,10 +128,10 @@ impl ServiceProvider {
         });
         let mut identity =
             validate_document(&doc, &self.sp, idp, &Expectation { request_id: irt }, now, &self.limits)?;
-        if let Some(id) = irt {
-            if !self.requests.take(id, now).await? {
-                return Err(Error::InResponseTo(id.to_owned()));
-            }
+        if let Some(id) = irt
+            && !self.requests.take(id, now).await?
+        {
+            return Err(Error::InResponseTo(id.to_owned()));
         }
         let a_key = format!("assertion:{}:{}", idp.entity_id, identity.assertion_id);
         if !self.replay.insert_once(&a_key, identity.replay_until, now).await? {

@@ -308,10 +308,10 @@ impl Builder<'_> {
             }
         }
         self.nodes.push(Node { kind, parent, children: Vec::new() });
-        if let Some(p) = parent {
-            if let Some(n) = self.nodes.get_mut(p.0) {
-                n.children.push(id);
-            }
+        if let Some(p) = parent
+            && let Some(n) = self.nodes.get_mut(p.0)
+        {
+            n.children.push(id);
         }
         Ok(id)
     }
@@ -422,10 +422,10 @@ impl Builder<'_> {
             start_tag_end,
         };
         let id = self.push_node(NodeKind::Element(data), position)?;
-        if let Some(v) = id_value {
-            if self.ids.insert(v.clone(), id).is_some() {
-                return Err(XmlError::DuplicateId(v));
-            }
+        if let Some(v) = id_value
+            && self.ids.insert(v.clone(), id).is_some()
+        {
+            return Err(XmlError::DuplicateId(v));
         }
         self.stack.push(id);
         Ok(id)

@@ -112,7 +112,7 @@ fn decrypt_content(alg: &str, key: &[u8], data: &[u8]) -> Result<Vec<u8>> {
         "http://www.w3.org/2001/04/xmlenc#aes128-cbc"
         | "http://www.w3.org/2001/04/xmlenc#aes192-cbc"
         | "http://www.w3.org/2001/04/xmlenc#aes256-cbc" => {
-            if data.len() < 32 || data.len() % 16 != 0 {
+            if data.len() < 32 || !data.len().is_multiple_of(16) {
                 return Err(fail());
             }
             let (iv, ct) = data.split_at(16);

@@ -178,11 +178,12 @@ fn flatten(mut ranges: Vec<(u128, u128, u32)>) -> Intervals<u128> {
 
     let mut out: Intervals<u128> = Intervals::default();
     let mut emit = |s: u128, e: u128, idx: u32| {
-        if let (Some(last_end), Some(last_idx)) = (out.ends.last_mut(), out.entry.last()) {
-            if *last_idx == idx && last_end.checked_add(1) == Some(s) {
-                *last_end = e;
-                return;
-            }
+        if let (Some(last_end), Some(last_idx)) = (out.ends.last_mut(), out.entry.last())
+            && *last_idx == idx
+            && last_end.checked_add(1) == Some(s)
+        {
+            *last_end = e;
+            return;
         }
         out.starts.push(s);
         out.ends.push(e);
@@ -194,10 +195,10 @@ fn flatten(mut ranges: Vec<(u128, u128, u32)>) -> Intervals<u128> {
     let close =
         |stack: &mut Vec<(u128, u32)>, cursor: &mut Option<u128>, emit: &mut dyn FnMut(u128, u128, u32)| {
             if let Some((end, idx)) = stack.pop() {
-                if let Some(c) = *cursor {
-                    if c <= end {
-                        emit(c, end, idx);
-                    }
+                if let Some(c) = *cursor
+                    && c <= end
+                {
+                    emit(c, end, idx);
                 }
                 *cursor = end.checked_add(1);
             }
@@ -206,10 +207,10 @@ fn flatten(mut ranges: Vec<(u128, u128, u32)>) -> Intervals<u128> {
         while stack.last().is_some_and(|&(end, _)| end < s) {
             close(&mut stack, &mut cursor, &mut emit);
         }
-        if let (Some(&(_, outer)), Some(c)) = (stack.last(), cursor) {
-            if c < s {
-                emit(c, s - 1, outer);
-            }
+        if let (Some(&(_, outer)), Some(c)) = (stack.last(), cursor)
+            && c < s
+        {
+            emit(c, s - 1, outer);
         }
         cursor = Some(s);
         stack.push((e, idx));

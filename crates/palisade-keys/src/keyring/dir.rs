@@ -87,10 +87,10 @@ impl KeyringStore for DirKeyringStore {
             let Some(name) = name.to_str() else { continue };
             if name == "global.json" {
                 out.push(KeyOwner::Global);
-            } else if let Some(id) = name.strip_prefix("tenant-").and_then(|n| n.strip_suffix(".json")) {
-                if let Ok(t) = id.replace("%3A", ":").parse() {
-                    out.push(KeyOwner::Tenant(t));
-                }
+            } else if let Some(id) = name.strip_prefix("tenant-").and_then(|n| n.strip_suffix(".json"))
+                && let Ok(t) = id.replace("%3A", ":").parse()
+            {
+                out.push(KeyOwner::Tenant(t));
             }
         }
         out.sort();

@@ -431,10 +431,12 @@ impl SessionStore for RedisStore {
         let all: Vec<HashMap<String, String>> = pipe.query_async(&mut conn).await.map_err(store_err)?;
         let mut out = Vec::new();
         for fields in &all {
-            if let Some(r) = self.parse(fields)? {
-                if r.is_active(now) && r.details.tenant == *tenant && r.details.user == *user {
-                    out.push(r);
-                }
+            if let Some(r) = self.parse(fields)?
+                && r.is_active(now)
+                && r.details.tenant == *tenant
+                && r.details.user == *user
+            {
+                out.push(r);
             }
         }
         out.sort_by_key(|r| (r.details.created_at, r.id()));
