@@ -112,19 +112,32 @@ impl StoredEntry {
 }
 
 /// Builds the next entry after `head`: returns the entry and its line (canonical JSON + `\n`).
+///
+/// The event is canonicalized once. In RFC 8785 member order the entry object is
+/// `{"event":…,"hash":…,"prev":…,"seq":…,"v":…}`, so the hashed bytes (without `hash`) and the
+/// line (with it) share the event's bytes and differ only by the `"hash":"…",` member; a unit
+/// test checks both against the generic [`jcs`] writer.
 pub fn seal(head: ChainHead, event: AuditEvent) -> Result<(StoredEntry, Vec<u8>)> {
     let seq = head.seq.checked_add(1).ok_or_else(|| Error::invalid("chain", "sequence number overflow"))?;
-    let mut obj = Map::new();
-    obj.insert("v".into(), Value::from(FORMAT_VERSION));
-    obj.insert("seq".into(), Value::from(seq));
-    obj.insert("prev".into(), Value::String(head.hash.to_hex()));
-    obj.insert("event".into(), serde_json::to_value(&event)?);
-    let mut obj = Value::Object(obj);
-    let hash = hash_of(&obj);
-    if let Value::Object(m) = &mut obj {
-        m.insert("hash".into(), Value::String(hash.to_hex()));
-    }
-    let mut line = jcs::to_vec(&obj);
+    let mut event_json = Vec::with_capacity(512);
+    jcs::write(&serde_json::to_value(&event)?, &mut event_json);
+    let prev_hex = head.hash.to_hex();
+    let tail = format!(r#""prev":"{prev_hex}","seq":{seq},"v":{FORMAT_VERSION}}}"#);
+
+    let mut hasher = Sha256::new();
+    hasher.update(br#"{"event":"#);
+    hasher.update(&event_json);
+    hasher.update(b",");
+    hasher.update(tail.as_bytes());
+    let hash = Digest(hasher.finalize().into());
+
+    let mut line = Vec::with_capacity(event_json.len() + tail.len() + 96);
+    line.extend_from_slice(br#"{"event":"#);
+    line.extend_from_slice(&event_json);
+    line.extend_from_slice(br#","hash":""#);
+    line.extend_from_slice(hash.to_hex().as_bytes());
+    line.extend_from_slice(br#"","#);
+    line.extend_from_slice(tail.as_bytes());
     line.push(b'\n');
     Ok((StoredEntry { seq, prev: head.hash, hash, event }, line))
 }
@@ -301,6 +314,25 @@ mod tests {
             assert_eq!(raw.seq, e.seq);
             assert_eq!(raw.to_stored().unwrap(), e);
         }
+    }
+
+    #[test]
+    fn sealed_line_is_the_generic_canonical_form() {
+        let (e1, _) = seal(ChainHead::EMPTY, event()).unwrap();
+        let head = ChainHead { seq: e1.seq, hash: e1.hash };
+        let (e2, line) = seal(head, event()).unwrap();
+        let mut obj = Map::new();
+        obj.insert("v".into(), Value::from(FORMAT_VERSION));
+        obj.insert("seq".into(), Value::from(e2.seq));
+        obj.insert("prev".into(), Value::String(e1.hash.to_hex()));
+        obj.insert("event".into(), serde_json::to_value(&e2.event).unwrap());
+        let obj = Value::Object(obj);
+        assert_eq!(hash_of(&obj), e2.hash);
+        let Value::Object(mut with_hash) = obj else { panic!("an object") };
+        with_hash.insert("hash".into(), Value::String(e2.hash.to_hex()));
+        let mut expected = jcs::to_vec(&Value::Object(with_hash));
+        expected.push(b'\n');
+        assert_eq!(line, expected);
     }
 
     #[test]
