@@ -144,14 +144,11 @@ pub fn seal(head: ChainHead, event: AuditEvent) -> Result<(StoredEntry, Vec<u8>)
 
 /// SHA-256 over the canonical JSON of `obj` without its `hash` member.
 pub fn hash_of(obj: &Value) -> Digest {
-    let bytes = match obj {
-        Value::Object(m) if m.contains_key("hash") => {
-            let mut m = m.clone();
-            m.remove("hash");
-            jcs::to_vec(&Value::Object(m))
-        }
-        other => jcs::to_vec(other),
-    };
+    let mut bytes = Vec::with_capacity(512);
+    match obj {
+        Value::Object(m) => jcs::write_object(m, Some("hash"), &mut bytes),
+        other => jcs::write(other, &mut bytes),
+    }
     Digest(Sha256::digest(&bytes).into())
 }
 

@@ -32,43 +32,68 @@ pub fn write(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        Value::Object(map) => {
-            let mut members: Vec<(&String, &Value)> = map.iter().collect();
-            members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-            out.push(b'{');
-            for (i, (k, v)) in members.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_string(k, out);
-                out.push(b':');
-                write(v, out);
-            }
-            out.push(b'}');
+        Value::Object(map) => write_object(map, None, out),
+    }
+}
+
+/// Appends the canonical bytes of the object `map`, leaving out the member named `skip`.
+pub fn write_object(map: &serde_json::Map<String, Value>, skip: Option<&str>, out: &mut Vec<u8>) {
+    out.push(b'{');
+    let mut first = true;
+    let mut member = |k: &String, v: &Value, out: &mut Vec<u8>| {
+        if skip == Some(k.as_str()) {
+            return;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_string(k, out);
+        out.push(b':');
+        write(v, out);
+    };
+    // serde_json's map iterates in byte order of the names, which is also UTF-16 code-unit
+    // order unless a name holds a character above U+FFFF (a surrogate pair in UTF-16 sorts
+    // below U+E000..U+FFFF, while its UTF-8 bytes sort above). Only then re-sort.
+    if map.keys().all(|k| !k.chars().any(|c| u32::from(c) > 0xFFFF)) {
+        for (k, v) in map {
+            member(k, v, out);
+        }
+    } else {
+        let mut members: Vec<(&String, &Value)> = map.iter().collect();
+        members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+        for (k, v) in members {
+            member(k, v, out);
         }
     }
+    out.push(b'}');
 }
 
 fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\u{8}' => out.extend_from_slice(b"\\b"),
-            '\u{c}' => out.extend_from_slice(b"\\f"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 => {
-                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
-            }
-            c => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        // Only ASCII needs escaping; multi-byte UTF-8 sequences never contain these bytes.
+        let escape: Option<&[u8]> = match b {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            0x08 => Some(b"\\b"),
+            0x0c => Some(b"\\f"),
+            b'\n' => Some(b"\\n"),
+            b'\r' => Some(b"\\r"),
+            b'\t' => Some(b"\\t"),
+            0x00..=0x1f => None,
+            _ => continue,
+        };
+        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+        match escape {
+            Some(e) => out.extend_from_slice(e),
+            None => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
         }
+        start = i + 1;
     }
+    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
     out.push(b'"');
 }
 
@@ -178,5 +203,58 @@ mod tests {
         // its code point is smaller.
         let v = json!({"\u{fb33}": 1, "😀": 2, "€": 3, "a": 4});
         assert_eq!(String::from_utf8(to_vec(&v)).unwrap(), "{\"a\":4,\"€\":3,\"😀\":2,\"\u{fb33}\":1}");
+    }
+
+    /// The reference: sort members by UTF-16 code units always, escape char by char.
+    fn reference(v: &Value, out: &mut String) {
+        match v {
+            Value::String(s) => {
+                out.push('"');
+                for c in s.chars() {
+                    match c {
+                        '"' => out.push_str("\\\""),
+                        '\\' => out.push_str("\\\\"),
+                        '\u{8}' => out.push_str("\\b"),
+                        '\u{c}' => out.push_str("\\f"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        '\t' => out.push_str("\\t"),
+                        c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                        c => out.push(c),
+                    }
+                }
+                out.push('"');
+            }
+            Value::Object(m) => {
+                let mut members: Vec<_> = m.iter().collect();
+                members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+                out.push('{');
+                for (i, (k, v)) in members.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    reference(&Value::String(k.clone()), out);
+                    out.push(':');
+                    reference(v, out);
+                }
+                out.push('}');
+            }
+            other => out.push_str(&String::from_utf8(to_vec(other)).unwrap()),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_match_the_reference(
+            members in proptest::collection::btree_map(".{0,6}", ".{0,12}", 0..8)
+        ) {
+            let v = Value::Object(members.into_iter().map(|(k, s)| (k, Value::String(s))).collect());
+            let mut want = String::new();
+            reference(&v, &mut want);
+            let got = String::from_utf8(to_vec(&v)).unwrap();
+            proptest::prop_assert_eq!(&got, &want);
+            let back: Value = serde_json::from_str(&got).unwrap();
+            proptest::prop_assert_eq!(back, v);
+        }
     }
 }
