@@ -32,7 +32,12 @@ impl Digest {
 
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        let mut out = String::with_capacity(64);
+        for b in self.0 {
+            out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+            out.push(char::from_digit(u32::from(b & 0x0f), 16).unwrap_or('0'));
+        }
+        out
     }
 
     /// Parses 64 lower-case hex digits: the only form written, so that a log line has exactly one
@@ -111,35 +116,77 @@ impl StoredEntry {
     }
 }
 
+/// An event canonicalized and half hashed, ready to be chained: the costly part of sealing,
+/// which needs no chain head and so can run on the caller's thread, in parallel with other
+/// appends, before the one writer assigns `seq` and `prev`.
+pub struct Prepared {
+    event: AuditEvent,
+    /// The canonical JSON of the event.
+    json: Vec<u8>,
+    /// SHA-256 state after `{"event":<json>,`.
+    prefix: Sha256,
+}
+
+impl fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prepared").field("event", &self.event).finish_non_exhaustive()
+    }
+}
+
+impl Prepared {
+    /// Canonicalizes `event` and hashes its bytes.
+    ///
+    /// In RFC 8785 member order the entry object is `{"event":…,"hash":…,"prev":…,"seq":…,"v":…}`,
+    /// so the hashed bytes (without `hash`) and the line (with it) share the event's bytes and
+    /// differ only by the `"hash":"…",` member; a unit test checks both against the generic
+    /// [`jcs`] writer.
+    pub fn new(event: AuditEvent) -> Result<Self> {
+        let mut json = Vec::with_capacity(512);
+        jcs::write(&serde_json::to_value(&event)?, &mut json);
+        let mut prefix = Sha256::new();
+        prefix.update(br#"{"event":"#);
+        prefix.update(&json);
+        prefix.update(b",");
+        Ok(Self { event, json, prefix })
+    }
+
+    /// The event's tenant.
+    pub fn tenant(&self) -> &palisade_core::TenantId {
+        &self.event.tenant
+    }
+
+    /// Chains the event after `head`: returns the entry and its line (canonical JSON + `\n`).
+    pub fn seal(self, head: ChainHead) -> Result<(StoredEntry, Vec<u8>)> {
+        let seq =
+            head.seq.checked_add(1).ok_or_else(|| Error::invalid("chain", "sequence number overflow"))?;
+        let mut tail = Vec::with_capacity(100);
+        tail.extend_from_slice(br#""prev":""#);
+        tail.extend_from_slice(head.hash.to_hex().as_bytes());
+        tail.extend_from_slice(br#"","seq":"#);
+        tail.extend_from_slice(seq.to_string().as_bytes());
+        tail.extend_from_slice(br#","v":"#);
+        tail.extend_from_slice(FORMAT_VERSION.to_string().as_bytes());
+        tail.push(b'}');
+        let mut hasher = self.prefix;
+        hasher.update(&tail);
+        let hash = Digest(hasher.finalize().into());
+
+        let mut line = Vec::with_capacity(self.json.len() + tail.len() + 96);
+        line.extend_from_slice(br#"{"event":"#);
+        line.extend_from_slice(&self.json);
+        line.extend_from_slice(br#","hash":""#);
+        line.extend_from_slice(hash.to_hex().as_bytes());
+        line.extend_from_slice(br#"","#);
+        line.extend_from_slice(&tail);
+        line.push(b'\n');
+        Ok((StoredEntry { seq, prev: head.hash, hash, event: self.event }, line))
+    }
+}
+
 /// Builds the next entry after `head`: returns the entry and its line (canonical JSON + `\n`).
-///
-/// The event is canonicalized once. In RFC 8785 member order the entry object is
-/// `{"event":…,"hash":…,"prev":…,"seq":…,"v":…}`, so the hashed bytes (without `hash`) and the
-/// line (with it) share the event's bytes and differ only by the `"hash":"…",` member; a unit
-/// test checks both against the generic [`jcs`] writer.
+/// The same as [`Prepared::new`] then [`Prepared::seal`].
 pub fn seal(head: ChainHead, event: AuditEvent) -> Result<(StoredEntry, Vec<u8>)> {
-    let seq = head.seq.checked_add(1).ok_or_else(|| Error::invalid("chain", "sequence number overflow"))?;
-    let mut event_json = Vec::with_capacity(512);
-    jcs::write(&serde_json::to_value(&event)?, &mut event_json);
-    let prev_hex = head.hash.to_hex();
-    let tail = format!(r#""prev":"{prev_hex}","seq":{seq},"v":{FORMAT_VERSION}}}"#);
-
-    let mut hasher = Sha256::new();
-    hasher.update(br#"{"event":"#);
-    hasher.update(&event_json);
-    hasher.update(b",");
-    hasher.update(tail.as_bytes());
-    let hash = Digest(hasher.finalize().into());
-
-    let mut line = Vec::with_capacity(event_json.len() + tail.len() + 96);
-    line.extend_from_slice(br#"{"event":"#);
-    line.extend_from_slice(&event_json);
-    line.extend_from_slice(br#","hash":""#);
-    line.extend_from_slice(hash.to_hex().as_bytes());
-    line.extend_from_slice(br#"","#);
-    line.extend_from_slice(tail.as_bytes());
-    line.push(b'\n');
-    Ok((StoredEntry { seq, prev: head.hash, hash, event }, line))
+    Prepared::new(event)?.seal(head)
 }
 
 /// SHA-256 over the canonical JSON of `obj` without its `hash` member.

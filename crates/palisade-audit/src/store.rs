@@ -274,21 +274,23 @@ impl MemoryAuditStore {
 #[async_trait]
 impl AuditStore for MemoryAuditStore {
     async fn append(&self, events: Vec<AuditEvent>) -> Result<Vec<StoredEntry>> {
-        for e in &events {
+        let mut prepared = Vec::with_capacity(events.len());
+        for e in events {
             e.validate()?;
+            prepared.push(chain::Prepared::new(e)?);
         }
         let mut map = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
         // Seal everything first so that a failure leaves the store as it was.
         let mut heads: HashMap<TenantId, ChainHead> = HashMap::new();
-        let mut sealed = Vec::with_capacity(events.len());
-        for e in events {
-            let head = *heads.entry(e.tenant.clone()).or_insert_with(|| {
-                map.get(&e.tenant)
+        let mut sealed = Vec::with_capacity(prepared.len());
+        for e in prepared {
+            let head = *heads.entry(e.tenant().clone()).or_insert_with(|| {
+                map.get(e.tenant())
                     .and_then(|t| t.entries.last())
                     .map_or(ChainHead::EMPTY, |l| ChainHead { seq: l.seq, hash: l.hash })
             });
-            let tenant = e.tenant.clone();
-            let (entry, line) = chain::seal(head, e)?;
+            let tenant = e.tenant().clone();
+            let (entry, line) = e.seal(head)?;
             heads.insert(tenant, ChainHead { seq: entry.seq, hash: entry.hash });
             sealed.push((entry, line));
         }

@@ -237,7 +237,7 @@ impl AuditLog {
                 name: d.name.clone(),
                 queued: d.spool.len(),
                 queued_bytes: d.spool.used(),
-                delivered: d.delivered.load(Ordering::Relaxed),
+                delivered: d.delivered.load(Ordering::SeqCst),
                 failures: d.failures.load(Ordering::Relaxed),
                 last_error: d.last_error.lock().unwrap_or_else(PoisonError::into_inner).clone(),
             })
@@ -318,10 +318,12 @@ async fn worker(
             Ok(()) => {
                 attempt = 0;
                 d.failures.store(0, Ordering::Relaxed);
+                // Counted before the ack empties the spool, so a caller that sees the spool
+                // drained also sees the count.
+                d.delivered.fetch_add(batch.len() as u64, Ordering::SeqCst);
                 if let Err(e) = d.spool.ack(batch.len()) {
                     tracing::error!(destination = %d.name, error = %e, "audit spool cursor not saved; entries may be delivered again");
                 }
-                d.delivered.fetch_add(batch.len() as u64, Ordering::Relaxed);
             }
             Err(e) => {
                 attempt = attempt.saturating_add(1);

@@ -25,7 +25,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
-use crate::chain::{self, ChainHead, Record, StoredEntry, parse_line};
+use crate::chain::{ChainHead, Prepared, Record, StoredEntry, parse_line};
 use crate::checkpoint::SignedCheckpoint;
 use crate::error::{Error, Result};
 use crate::event::AuditEvent;
@@ -63,8 +63,20 @@ impl FileStoreConfig {
     }
 }
 
+/// Validates and canonicalizes events on the caller's thread, so the writer thread only chains,
+/// writes and syncs them.
+fn prepare(events: Vec<AuditEvent>) -> Result<Vec<Prepared>> {
+    events
+        .into_iter()
+        .map(|e| {
+            e.validate()?;
+            Prepared::new(e)
+        })
+        .collect()
+}
+
 enum Cmd {
-    Append(Vec<AuditEvent>, oneshot::Sender<Result<Vec<StoredEntry>>>),
+    Append(Vec<Prepared>, oneshot::Sender<Result<Vec<StoredEntry>>>),
     Checkpoint(TenantId, oneshot::Sender<Result<Option<ChainHead>>>),
 }
 
@@ -221,11 +233,8 @@ impl FileAuditStore {
 
     /// [`AuditStore::append`] for callers without an async runtime.
     pub fn append_blocking(&self, events: Vec<AuditEvent>) -> Result<Vec<StoredEntry>> {
-        for e in &events {
-            e.validate()?;
-        }
         let (tx, rx) = oneshot::channel();
-        self.send(Cmd::Append(events, tx))?;
+        self.send(Cmd::Append(prepare(events)?, tx))?;
         rx.blocking_recv().map_err(|_| Error::Closed)?
     }
 
@@ -408,7 +417,7 @@ impl Writer {
                 Cmd::Append(events, tx) => {
                     let mut out = Vec::with_capacity(events.len());
                     for e in events {
-                        let tenant = e.tenant.clone();
+                        let tenant = e.tenant().clone();
                         if !touched.contains(&tenant) {
                             touched.push(tenant.clone());
                         }
@@ -417,7 +426,7 @@ impl Writer {
                             segment: None,
                             last_cp: None,
                         });
-                        let (entry, line) = chain::seal(t.head, e)?;
+                        let (entry, line) = e.seal(t.head)?;
                         let buf = pending.entry(tenant.clone()).or_default();
                         let seg_len = t.segment.as_ref().map_or(0, |(_, _, l)| *l) + buf.len() as u64;
                         if t.segment.is_none() || (seg_len >= self.config.max_segment_bytes && t.head.seq > 0)
@@ -574,11 +583,8 @@ impl AuditStore for FileAuditStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        for e in &events {
-            e.validate()?;
-        }
         let (tx, rx) = oneshot::channel();
-        self.send(Cmd::Append(events, tx))?;
+        self.send(Cmd::Append(prepare(events)?, tx))?;
         rx.await.map_err(|_| Error::Closed)?
     }
 
