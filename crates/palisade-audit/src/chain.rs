@@ -267,9 +267,18 @@ pub fn parse_line(line: &[u8]) -> std::result::Result<Record, String> {
     };
     let prev = digest("prev")?;
     let hash = digest("hash")?;
-    let event = map.get("event").filter(|e| e.is_object()).ok_or("missing \"event\" object")?.clone();
-    let tenant = event.get("tenant").and_then(Value::as_str).ok_or("event has no \"tenant\"")?.to_owned();
-    Ok(Record::Entry(RawEntry { seq, prev, hash, computed: hash_of(&value), tenant, event }))
+    let tenant = map
+        .get("event")
+        .filter(|e| e.is_object())
+        .ok_or("missing \"event\" object")?
+        .get("tenant")
+        .and_then(Value::as_str)
+        .ok_or("event has no \"tenant\"")?
+        .to_owned();
+    let computed = hash_of(&value);
+    let Value::Object(mut map) = value else { return Err("not a JSON object".into()) };
+    let event = map.remove("event").unwrap_or_default();
+    Ok(Record::Entry(RawEntry { seq, prev, hash, computed, tenant, event }))
 }
 
 /// A JSON value that refuses duplicate object members: with duplicates, two readers could see
