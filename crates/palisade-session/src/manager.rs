@@ -103,10 +103,26 @@ pub struct Session {
     absolute_deadline: OffsetDateTime,
 }
 
+/// A live session as validation found it, with its deadlines under the current policy.
+struct Live {
+    record: SessionRecord,
+    policy: SessionPolicy,
+    idle: Duration,
+    absolute: OffsetDateTime,
+}
+
 impl Session {
     fn new(record: SessionRecord, policy: &SessionPolicy) -> Self {
         let idle_timeout = policy.effective_idle_timeout(record.details.idle_timeout_choice());
         let absolute_deadline = record.details.created_at + policy.absolute_lifetime;
+        Self::with_deadlines(record, idle_timeout, absolute_deadline)
+    }
+
+    fn with_deadlines(
+        record: SessionRecord,
+        idle_timeout: Duration,
+        absolute_deadline: OffsetDateTime,
+    ) -> Self {
         let idle_deadline = (record.last_seen_at + idle_timeout).min(absolute_deadline);
         Self { record, idle_timeout, idle_deadline, absolute_deadline }
     }
@@ -317,7 +333,7 @@ impl SessionManager {
         token: &SessionToken,
         tenant: Option<&TenantId>,
         now: OffsetDateTime,
-    ) -> Result<(SessionRecord, SessionPolicy)> {
+    ) -> Result<Live> {
         let hash = token.hash().ok_or(Rejection::Unknown)?;
         let record = self.store.load(&hash.session_id(), now).await?.ok_or(Rejection::Unknown)?;
         if !record.details.token_hash.matches(&hash) {
@@ -339,15 +355,13 @@ impl SessionManager {
         if now >= record.last_seen_at + idle {
             return Err(Rejection::IdleExpired.into());
         }
-        Ok((record, policy))
+        Ok(Live { record, policy, idle, absolute })
     }
 
     async fn check(&self, token: &SessionToken, tenant: Option<&TenantId>) -> Result<Session> {
         let now = self.clock.now();
-        let (mut record, policy) = self.load_live(token, tenant, now).await?;
+        let Live { mut record, idle, absolute, .. } = self.load_live(token, tenant, now).await?;
         if now - record.last_seen_at >= self.config.touch_interval {
-            let absolute = record.details.created_at + policy.absolute_lifetime;
-            let idle = policy.effective_idle_timeout(record.details.idle_timeout_choice());
             let touch = Touch {
                 seen_at: now,
                 expires_at: (now + idle).min(absolute),
@@ -363,7 +377,7 @@ impl SessionManager {
                 WriteOutcome::Missing => return Err(Rejection::Unknown.into()),
             }
         }
-        Ok(Session::new(record, &policy))
+        Ok(Session::with_deadlines(record, idle, absolute))
     }
 
     /// Replaces a valid token with a new one for the same session (privilege change, role
@@ -376,7 +390,7 @@ impl SessionManager {
         added_auth: Option<AuthMethod>,
     ) -> Result<Issued> {
         let now = self.clock.now();
-        let (record, policy) = self.load_live(token, Some(tenant), now).await?;
+        let Live { record, policy, .. } = self.load_live(token, Some(tenant), now).await?;
         let new_token = SessionToken::generate()?;
         let hash = new_token.hash().ok_or_else(|| Error::Store {
             backend: "token",
