@@ -66,68 +66,47 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("retention_purge_1M_rows");
     g.sample_size(10).measurement_time(Duration::from_secs(30)).throughput(Throughput::Elements(500_000));
     let mut n = 0u64;
+    // Each iteration purges a fresh copy of the template; only `run` is timed.
+    let mut on_fresh_copies = |iters: u64, run: &mut dyn FnMut(&Path) -> Duration| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            n += 1;
+            let path = fresh(&template, n);
+            total += run(&path);
+            let _ = std::fs::remove_file(&path);
+        }
+        total
+    };
+    let engine_run = |path: &Path, batch_size: usize| {
+        let store = SqliteStore::open(path).unwrap();
+        let clock = ManualClock::new(NOW);
+        let engine = PurgeEngine::new(&policy, &store, &clock);
+        let options = PurgeOptions { batch_size, ..PurgeOptions::default() };
+        let start = Instant::now();
+        let s = rt.block_on(engine.run(NOW, &options, None, None)).unwrap();
+        let elapsed = start.elapsed();
+        assert_eq!(s.total_deleted, 500_000);
+        elapsed
+    };
+    let default_batch = PurgeOptions::default().batch_size;
     g.bench_function("palisade", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                n += 1;
-                let path = fresh(&template, n);
-                let store = SqliteStore::open(&path).unwrap();
-                let clock = ManualClock::new(NOW);
-                let engine = PurgeEngine::new(&policy, &store, &clock);
-                let start = Instant::now();
-                let s = rt.block_on(engine.run(NOW, &PurgeOptions::default(), None, None)).unwrap();
-                total += start.elapsed();
-                assert_eq!(s.total_deleted, 500_000);
-                drop(store);
-                let _ = std::fs::remove_file(&path);
-            }
-            total
-        });
+        b.iter_custom(|iters| on_fresh_copies(iters, &mut |p| engine_run(p, default_batch)))
     });
     g.bench_function("palisade_batch_10000", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                n += 1;
-                let path = fresh(&template, n);
-                let store = SqliteStore::open(&path).unwrap();
-                let clock = ManualClock::new(NOW);
-                let engine = PurgeEngine::new(&policy, &store, &clock);
-                let start = Instant::now();
-                let s = rt
-                    .block_on(engine.run(
-                        NOW,
-                        &PurgeOptions { batch_size: 10_000, ..PurgeOptions::default() },
-                        None,
-                        None,
-                    ))
-                    .unwrap();
-                total += start.elapsed();
-                assert_eq!(s.total_deleted, 500_000);
-                drop(store);
-                let _ = std::fs::remove_file(&path);
-            }
-            total
-        });
+        b.iter_custom(|iters| on_fresh_copies(iters, &mut |p| engine_run(p, 10_000)))
     });
     g.bench_function("raw_delete_floor", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                n += 1;
-                let path = fresh(&template, n);
-                let conn = rusqlite::Connection::open(&path).unwrap();
+            on_fresh_copies(iters, &mut |path| {
+                let conn = rusqlite::Connection::open(path).unwrap();
                 let cutoff = (NOW - time::Duration::days(30)).unix_timestamp();
                 let start = Instant::now();
                 let deleted = conn.execute("DELETE FROM job_history WHERE ended_at <= ?1", [cutoff]).unwrap();
-                total += start.elapsed();
+                let elapsed = start.elapsed();
                 assert_eq!(deleted, 500_000);
-                drop(conn);
-                let _ = std::fs::remove_file(&path);
-            }
-            total
-        });
+                elapsed
+            })
+        })
     });
     g.finish();
 }

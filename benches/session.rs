@@ -93,32 +93,39 @@ fn manager(store: Arc<dyn SessionStore>, write_every_time: bool) -> SessionManag
     SessionManager::with_config(store, Arc::new(policies), Arc::new(clock), config).expect("config")
 }
 
-/// Runs `iters` validations split over `threads` threads; returns the wall time.
-fn validate_on_threads(
-    manager: &SessionManager,
-    tokens: &Arc<Vec<SessionToken>>,
-    iters: u64,
-    threads: u64,
-) -> StdDuration {
+/// Runs `iters` operations split over `threads` threads, each with its own runtime and random
+/// stream; returns the wall time.
+fn on_threads(iters: u64, threads: u64, op: impl AsyncFn(&mut BenchRng) + Sync) -> StdDuration {
     let start = Instant::now();
     std::thread::scope(|scope| {
         for t in 0..threads {
-            let manager = manager.clone();
-            let tokens = Arc::clone(tokens);
+            let op = &op;
             scope.spawn(move || {
                 let rt = runtime();
                 let mut rng = BenchRng::new(t + 1);
-                let acme = tenant();
                 rt.block_on(async {
                     for _ in 0..iters / threads {
-                        let token = &tokens[rng.below(tokens.len() as u64) as usize];
-                        black_box(manager.validate(token, &acme).await.expect("valid"));
+                        op(&mut rng).await;
                     }
                 });
             });
         }
     });
     start.elapsed()
+}
+
+/// `iters` validations of sessions picked at random.
+fn validate_on_threads(
+    manager: &SessionManager,
+    tokens: &Arc<Vec<SessionToken>>,
+    iters: u64,
+    threads: u64,
+) -> StdDuration {
+    let acme = tenant();
+    on_threads(iters, threads, async |rng: &mut BenchRng| {
+        let token = &tokens[rng.below(tokens.len() as u64) as usize];
+        black_box(manager.validate(token, &acme).await.expect("valid"));
+    })
 }
 
 fn tower_record(rng: &mut BenchRng, i: usize) -> Record {
@@ -136,33 +143,20 @@ fn tower_record(rng: &mut BenchRng, i: usize) -> Record {
     }
 }
 
+/// `iters` load + save of tower-sessions records picked at random.
 fn tower_on_threads(
     store: &tower_sessions::MemoryStore,
     ids: &Arc<Vec<Id>>,
     iters: u64,
     threads: u64,
 ) -> StdDuration {
-    let start = Instant::now();
-    std::thread::scope(|scope| {
-        for t in 0..threads {
-            let store = store.clone();
-            let ids = Arc::clone(ids);
-            scope.spawn(move || {
-                let rt = runtime();
-                let mut rng = BenchRng::new(t + 1);
-                rt.block_on(async {
-                    for _ in 0..iters / threads {
-                        let id = &ids[rng.below(ids.len() as u64) as usize];
-                        let mut record = store.load(id).await.expect("load").expect("live");
-                        record.expiry_date = OffsetDateTime::now_utc() + Duration::days(7);
-                        store.save(&record).await.expect("save");
-                        black_box(&record);
-                    }
-                });
-            });
-        }
-    });
-    start.elapsed()
+    on_threads(iters, threads, async |rng: &mut BenchRng| {
+        let id = &ids[rng.below(ids.len() as u64) as usize];
+        let mut record = store.load(id).await.expect("load").expect("live");
+        record.expiry_date = OffsetDateTime::now_utc() + Duration::days(7);
+        store.save(&record).await.expect("save");
+        black_box(&record);
+    })
 }
 
 fn bench(c: &mut Criterion) {

@@ -9,11 +9,16 @@ fn palisade() -> Command {
     Command::cargo_bin("palisade").unwrap()
 }
 
-fn append(dir: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["audit", "append", "--dir", dir.to_str().unwrap(), "--json"];
-    args.extend_from_slice(extra);
-    let out = palisade().args(&args).assert().code(0);
+/// Runs `palisade audit <args>`, expects exit `code`, and parses the JSON it printed.
+fn json_run(args: &[&str], code: i32) -> serde_json::Value {
+    let out = palisade().arg("audit").args(args).assert().code(code);
     serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
+fn append(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["append", "--dir", dir.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    json_run(&args, 0)
 }
 
 fn segment(dir: &Path, tenant: &str) -> PathBuf {
@@ -59,8 +64,7 @@ fn append_then_verify_intact() {
     let out = palisade().args(["audit", "verify", seg.to_str().unwrap()]).assert().code(0);
     assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("intact"));
     // A directory works too.
-    let out = palisade().args(["audit", "verify", "--json", d.path().to_str().unwrap()]).assert().code(0);
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = json_run(&["verify", "--json", d.path().to_str().unwrap()], 0);
     assert_eq!(v["intact"], true);
     assert_eq!(v["tenants"][0]["entries"], 2);
 }
@@ -78,8 +82,7 @@ fn one_changed_byte_exits_1_naming_entry_and_kind() {
     let out = palisade().args(["audit", "verify", seg.to_str().unwrap()]).assert().code(1);
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(stdout.contains("modified") && stdout.contains("entry 2"), "{stdout}");
-    let out = palisade().args(["audit", "verify", "--json", seg.to_str().unwrap()]).assert().code(1);
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = json_run(&["verify", "--json", seg.to_str().unwrap()], 1);
     assert_eq!(v["intact"], false);
     assert_eq!(v["problem"]["kind"], "modified");
     assert_eq!(v["problem"]["seq"], 2);
@@ -94,8 +97,7 @@ fn deleted_line_exits_1() {
     let text = std::fs::read_to_string(&seg).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     std::fs::write(&seg, format!("{}\n{}\n", lines[0], lines[2])).unwrap();
-    let out = palisade().args(["audit", "verify", "--json", seg.to_str().unwrap()]).assert().code(1);
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = json_run(&["verify", "--json", seg.to_str().unwrap()], 1);
     assert_eq!(v["problem"]["kind"], "deleted");
 }
 
@@ -127,19 +129,17 @@ fn signed_checkpoints_with_public_key() {
     let text = std::fs::read_to_string(&seg).unwrap();
     let two: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
     std::fs::write(&seg, two).unwrap();
-    let out = palisade()
-        .args([
-            "audit",
+    let v = json_run(
+        &[
             "verify",
             "--json",
             "--public-key",
             pubfile.to_str().unwrap(),
             seg.to_str().unwrap(),
             cps.to_str().unwrap(),
-        ])
-        .assert()
-        .code(1);
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        ],
+        1,
+    );
     assert_eq!(v["problem"]["kind"], "truncated");
     assert_eq!(v["problem"]["seq"], 3);
     // Another key: the checkpoints do not verify.
@@ -157,18 +157,10 @@ fn signed_checkpoints_with_public_key() {
         .code(2);
     let other_file = d.path().join("other.pub");
     std::fs::write(&other_file, other_pub).unwrap();
-    let out = palisade()
-        .args([
-            "audit",
-            "verify",
-            "--json",
-            "--public-key",
-            other_file.to_str().unwrap(),
-            logs.to_str().unwrap(),
-        ])
-        .assert()
-        .code(1);
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = json_run(
+        &["verify", "--json", "--public-key", other_file.to_str().unwrap(), logs.to_str().unwrap()],
+        1,
+    );
     assert_eq!(v["problem"]["kind"], "bad_signature");
 }
 
@@ -178,35 +170,18 @@ fn query_filters() {
     three(d.path(), None);
     append(d.path(), &["--tenant", "globex", "--actor", "carol", "--action", "user.login.failed"]);
     let dir = d.path().to_str().unwrap();
-    let out = palisade().args(["audit", "query", dir, "--tenant", "acme", "--json"]).assert().code(0);
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = json_run(&["query", dir, "--tenant", "acme", "--json"], 0);
     assert_eq!(v["events"].as_array().unwrap().len(), 3);
-    let out = palisade()
-        .args(["audit", "query", dir, "--tenant", "acme", "--action", "user.login", "--json"])
-        .assert()
-        .code(0);
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = json_run(&["query", dir, "--tenant", "acme", "--action", "user.login", "--json"], 0);
     assert_eq!(v["events"].as_array().unwrap().len(), 1);
     assert_eq!(v["events"][0]["event"]["action"], "user.login.succeeded");
     let out = palisade().args(["audit", "query", dir, "--tenant", "acme", "--since", "1h"]).assert().code(0);
     assert_eq!(String::from_utf8_lossy(&out.get_output().stdout).lines().count(), 3);
-    let out = palisade()
-        .args(["audit", "query", dir, "--tenant", "acme", "--since", "2999-01-01T00:00:00Z", "--json"])
-        .assert()
-        .code(0);
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = json_run(&["query", dir, "--tenant", "acme", "--since", "2999-01-01T00:00:00Z", "--json"], 0);
     assert_eq!(v["count"], 0);
-    let out = palisade()
-        .args(["audit", "query", dir, "--tenant", "acme", "--limit", "2", "--json"])
-        .assert()
-        .code(0);
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = json_run(&["query", dir, "--tenant", "acme", "--limit", "2", "--json"], 0);
     let cursor = v["next_cursor"].as_str().unwrap().to_owned();
-    let out = palisade()
-        .args(["audit", "query", dir, "--tenant", "acme", "--cursor", &cursor, "--json"])
-        .assert()
-        .code(0);
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = json_run(&["query", dir, "--tenant", "acme", "--cursor", &cursor, "--json"], 0);
     assert_eq!(v["events"][0]["seq"], 3);
     let out =
         palisade().args(["audit", "query", dir, "--tenant", "globex", "--ocsf", "--json"]).assert().code(0);
@@ -287,8 +262,7 @@ fn without_a_key_the_local_checkpoint_key_catches_a_removed_last_entry() {
     let text = std::fs::read_to_string(&seg).unwrap();
     let two: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
     std::fs::write(&seg, two).unwrap();
-    let out = palisade().args(["audit", "verify", "--json", d.path().to_str().unwrap()]).assert().code(1);
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = json_run(&["verify", "--json", d.path().to_str().unwrap()], 1);
     assert_eq!(v["problem"]["kind"], "truncated");
     // The local key's public half verifies the checkpoints of the intact part too.
     let pubkey = d.path().join(".checkpoint-key.pub.pem");
