@@ -10,7 +10,7 @@ pub enum Error {
     #[error("invalid masking policy: {}", .0.join("; "))]
     Policy(Vec<String>),
     /// The input is not well-formed JSON (or not UTF-8 text). Any partial output must be discarded.
-    #[error("malformed JSON at byte offset {offset}: {reason}; fix the input and retry")]
+    #[error("malformed input at byte offset {offset}: {reason}; fix the input and retry")]
     Malformed {
         /// Byte offset (0-based, from the start of the whole input) where the problem was found.
         offset: usize,

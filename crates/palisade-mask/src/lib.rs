@@ -33,6 +33,7 @@ pub mod path;
 pub mod policy;
 mod sensitive;
 mod stream;
+mod text;
 
 pub use detect::DetectorKind;
 pub use error::{Error, Result};
