@@ -1,21 +1,68 @@
-//! The streaming JSON masker never panics, accepts exactly what serde_json accepts, emits valid
-//! JSON whenever it succeeds, and is idempotent.
+//! The streaming JSON masker, fed through `Read` in arbitrary chunks (the first input byte picks
+//! the chunk sizes), never panics, accepts exactly what serde_json accepts, emits the same output
+//! as the in-memory path, emits valid JSON whenever it succeeds, and is idempotent.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use palisade_mask::Masker;
+use std::io::Read;
 
-fuzz_target!(|data: &[u8]| {
+use libfuzzer_sys::fuzz_target;
+use palisade_mask::{Error, Masker, StreamLimits};
+
+/// Hands out `data` in chunks whose sizes cycle through 1..=`max`.
+struct Chunked<'a> {
+    data: &'a [u8],
+    max: usize,
+    turn: usize,
+}
+
+impl Read for Chunked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.turn += 1;
+        let n = (self.turn % self.max + 1).min(buf.len()).min(self.data.len());
+        let (head, rest) = self.data.split_at(n);
+        buf[..n].copy_from_slice(head);
+        self.data = rest;
+        Ok(n)
+    }
+}
+
+fn serde_verdict(data: &[u8]) -> Option<bool> {
+    match serde_json::from_slice::<serde_json::Value>(data) {
+        Ok(_) => Some(true),
+        // serde_json stops at 128 levels; the masker allows 256.
+        Err(e) if e.to_string().contains("recursion limit") => None,
+        Err(_) => Some(false),
+    }
+}
+
+fuzz_target!(|input: &[u8]| {
+    let Some((&seed, data)) = input.split_first() else { return };
     let masker = Masker::builtin();
+    let limits = StreamLimits { buffer_bytes: 64, max_token_bytes: 1 << 20 };
+    let reader = Chunked { data, max: usize::from(seed % 16) + 1, turn: 0 };
     let mut out = Vec::new();
-    let ok = masker.mask_json(data, &mut out).is_ok();
-    assert_eq!(ok, serde_json::from_slice::<serde::de::IgnoredAny>(data).is_ok());
-    if ok {
-        assert!(serde_json::from_slice::<serde::de::IgnoredAny>(&out).is_ok());
-        let mut again = Vec::new();
-        masker.mask_json(&out, &mut again).unwrap();
-        assert_eq!(again, out);
-    } else {
-        assert!(out.is_empty());
+    let streamed = masker.mask_json_stream(reader, &mut out, &limits, |_| {});
+    let mut slice_out = Vec::new();
+    let slice = masker.mask_json(data, &mut slice_out);
+    match (&streamed, &slice) {
+        (Ok(_), Ok(_)) => assert_eq!(out, slice_out),
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        _ => panic!("chunked {streamed:?} vs in-memory {slice:?}"),
+    }
+    if let Some(ok) = serde_verdict(data) {
+        assert_eq!(ok, streamed.is_ok());
+    }
+    match streamed {
+        Ok(_) => {
+            assert!(serde_verdict(&out) != Some(false));
+            let mut again = Vec::new();
+            masker.mask_json(&out, &mut again).unwrap();
+            assert_eq!(again, out);
+        }
+        Err(Error::Malformed { offset, .. }) => {
+            assert!(offset <= data.len());
+            assert!(slice_out.is_empty());
+        }
+        Err(e) => panic!("unexpected error {e:?}"),
     }
 });

@@ -4,8 +4,9 @@
 //! placeholder), field rules by JSON path (`customer.ssn`, `items[*].card`, `**.password`),
 //! field-name patterns (case-insensitive, with a default set), and value detectors (cards,
 //! e-mail, US SSN, IBAN, JWT, Bearer/Basic credentials, PEM private keys, cloud access keys). A
-//! [`Masker`] compiles it and masks `serde_json::Value`s, raw JSON bytes in one streaming pass
-//! ([`Masker::mask_json`]), text lines and header maps, returning a [`Report`] of paths and rule
+//! [`Masker`] compiles it and masks `serde_json::Value`s, raw JSON in one streaming pass from any
+//! `Read` to any `Write` with bounded memory ([`Masker::mask_json_stream`]; [`Masker::mask_json`]
+//! for bytes in memory), text lines and header maps, returning a [`Report`] of paths and rule
 //! names (never values).
 //!
 //! ```
@@ -32,9 +33,11 @@ pub mod path;
 pub mod policy;
 mod sensitive;
 mod stream;
+mod text;
 
 pub use detect::DetectorKind;
 pub use error::{Error, Result};
 pub use masker::{MAX_DEPTH, Masker, PseudonymKey, REDACTED, Report, ReportEntry, STEP_PLACEHOLDER};
 pub use policy::{DetectorRule, FieldNames, FieldRule, Keep, Operator, Policy, WholeStep};
 pub use sensitive::{Masked, Sensitive};
+pub use stream::{StreamLimits, StreamStats};

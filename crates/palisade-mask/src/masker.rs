@@ -205,7 +205,7 @@ impl Masker {
         &self,
         text: &str,
         path: &dyn Fn() -> String,
-        report: &mut Report,
+        report: &mut dyn FnMut(ReportEntry),
     ) -> Option<String> {
         if self.detectors.is_empty() {
             return None;
@@ -226,7 +226,7 @@ impl Masker {
                 out.push_str(&rep);
             }
             last = range.end;
-            report.masked.push(ReportEntry { path: path(), rule: format!("detector:{}", kind.name()) });
+            report(ReportEntry { path: path(), rule: format!("detector:{}", kind.name()) });
         }
         out.push_str(text.get(last..).unwrap_or(""));
         Some(out)
@@ -308,7 +308,7 @@ impl Masker {
             }
             Value::String(s) => {
                 let p = || render(path);
-                if let Some(m) = self.mask_detected(s, &p, report) {
+                if let Some(m) = self.mask_detected(s, &p, &mut |e| report.masked.push(e)) {
                     *s = m;
                 }
             }
@@ -344,7 +344,8 @@ impl Masker {
     pub fn mask_text(&self, text: &str) -> (Masked<String>, Report) {
         let mut report = Report::default();
         let p = || "$".to_owned();
-        let out = self.mask_detected(text, &p, &mut report).unwrap_or_else(|| text.to_owned());
+        let out =
+            self.mask_detected(text, &p, &mut |e| report.masked.push(e)).unwrap_or_else(|| text.to_owned());
         (Masked(out), report)
     }
 
@@ -373,7 +374,9 @@ impl Masker {
                 }
                 Action::Keep => {
                     let p = || name.to_owned();
-                    let v = self.mask_detected(value, &p, &mut report).unwrap_or_else(|| value.to_owned());
+                    let v = self
+                        .mask_detected(value, &p, &mut |e| report.masked.push(e))
+                        .unwrap_or_else(|| value.to_owned());
                     out.push((name.to_owned(), v));
                 }
             }

@@ -1,419 +1,802 @@
-//! The streaming JSON masker: one pass over the raw bytes, no tree. Memory is the output plus a
-//! path stack and the current string; bytes the policy does not touch are copied through
-//! unchanged (whitespace included, except around removed members).
+//! The streaming JSON masker: one pass from any [`Read`] to any [`Write`], no tree.
+//!
+//! Memory is bounded by [`StreamLimits`]: an input window and an output buffer of
+//! `buffer_bytes` each, plus the few tokens that must be held whole to decide masking (the
+//! current string or number, the whitespace and key of the member being decided, the keys of the
+//! current path), each capped by `max_token_bytes`. Nothing grows with the document's size.
+//! Bytes the policy does not touch are copied through unchanged (whitespace included, except
+//! around removed members).
 
-use crate::masker::{Action, REDACTED, ReportEntry};
+use std::io::{ErrorKind, Read, Write};
+
+use serde::Deserialize;
+
+use crate::masker::{Action, REDACTED, ReportEntry, STEP_PLACEHOLDER};
 use crate::path::{Seg, render};
-use crate::{Error, MAX_DEPTH, Masker, Report, Result};
+use crate::policy::Keep;
+use crate::{Error, MAX_DEPTH, Masker, Operator, Report, Result};
 
-struct Pass<'a> {
-    m: &'a Masker,
-    s: &'a [u8],
-    i: usize,
-    out: &'a mut Vec<u8>,
-    path: Vec<Seg>,
-    report: Report,
+/// Memory limits of the streaming JSON and text maskers.
+///
+/// ```
+/// use palisade_mask::StreamLimits;
+/// let limits: StreamLimits = serde_json::from_str(r#"{"max_token_bytes": 1048576}"#)?;
+/// assert!(limits.validate().is_empty());
+/// assert_eq!(limits.buffer_bytes, StreamLimits::default().buffer_bytes);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamLimits {
+    /// Size of the input window and of the output buffer (bytes each). Default 64 KiB.
+    pub buffer_bytes: usize,
+    /// The longest single thing held whole to decide masking: a string (key or value), a number,
+    /// a whitespace run, the head of an object member (whitespace + key + `:`), the keys of the
+    /// current path together, a container selected for the pseudonym operator, a text line (or a
+    /// PEM private-key block in text mode). Longer input fails with [`Error::TooLarge`].
+    /// Default 16 MiB.
+    pub max_token_bytes: usize,
 }
 
-type Span = (usize, usize);
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self { buffer_bytes: 64 * 1024, max_token_bytes: 16 * 1024 * 1024 }
+    }
+}
 
-fn err<T>(offset: usize, reason: &'static str) -> Result<T> {
-    Err(Error::Malformed { offset, reason })
+impl StreamLimits {
+    /// No limit on tokens: for inputs already in memory ([`Masker::mask_json`]).
+    pub(crate) fn in_memory() -> Self {
+        Self { buffer_bytes: 64 * 1024, max_token_bytes: usize::MAX }
+    }
+
+    /// Every problem of these limits (empty = valid).
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.buffer_bytes < 64 {
+            problems.push(format!("buffer_bytes is {}; use at least 64", self.buffer_bytes));
+        }
+        if self.max_token_bytes < 64 {
+            problems.push(format!("max_token_bytes is {}; use at least 64", self.max_token_bytes));
+        }
+        problems
+    }
+}
+
+/// What a streaming pass did, besides the report entries it handed out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamStats {
+    /// Input bytes consumed.
+    pub bytes_in: u64,
+    /// Output bytes written.
+    pub bytes_out: u64,
+    /// Masked locations (report entries handed to the callback).
+    pub masked: u64,
+    /// The most bytes the masker held at once: input window, output buffer, token and path
+    /// buffers (allocated capacity, so it is an upper bound of what was in use).
+    pub peak_buffered_bytes: usize,
 }
 
 impl Masker {
-    /// Masks raw JSON bytes in one streaming pass, appending the masked document to `out`.
+    /// Masks raw JSON bytes already in memory, appending the masked document to `out`.
     ///
-    /// On malformed input the error carries the byte offset and `out` is restored to its length
-    /// before the call: nothing half-masked is left behind. A whole-step policy parses the input
-    /// (to validate it and to keep keys or types) and writes the placeholder.
+    /// A thin wrapper over [`Masker::mask_json_stream`] with no token limit. On any error the
+    /// error carries the byte offset and `out` is restored to its length before the call:
+    /// nothing half-masked is left behind.
     pub fn mask_json(&self, input: &[u8], out: &mut Vec<u8>) -> Result<Report> {
         let start = out.len();
-        let mut pass = Pass { m: self, s: input, i: 0, out, path: Vec::new(), report: Report::default() };
-        let result = pass.document();
-        let report = std::mem::take(&mut pass.report);
-        match result {
-            Ok(()) => {
-                if let Some(step) = &self.whole_step_keep() {
-                    out.truncate(start);
-                    let value: serde_json::Value = serde_json::from_slice(input).map_err(|_| {
-                        Error::Malformed { offset: 0, reason: "not representable as a JSON value" }
-                    })?;
-                    let placeholder = crate::masker::step_placeholder(&value, *step);
-                    serde_json::to_writer(&mut *out, &placeholder).map_err(|e| Error::Io(e.to_string()))?;
-                    return Ok(Report {
-                        masked: vec![ReportEntry { path: "$".into(), rule: "whole_step".into() }],
-                    });
-                }
-                Ok(report)
-            }
+        let mut report = Report::default();
+        let limits = StreamLimits::in_memory();
+        match self.mask_json_stream(input, &mut *out, &limits, |e| report.masked.push(e)) {
+            Ok(_) => Ok(report),
             Err(e) => {
                 out.truncate(start);
                 Err(e)
             }
         }
     }
+
+    /// Masks JSON from `input` to `output` with the default [`StreamLimits`], collecting the
+    /// report (which grows with the number of masked locations; use
+    /// [`Masker::mask_json_stream`] to hand entries out as they come).
+    ///
+    /// Same contract as [`Masker::mask_json_stream`]: on error, discard what `output` received.
+    pub fn mask_json_read(&self, input: impl Read, output: impl Write) -> Result<Report> {
+        let mut report = Report::default();
+        self.mask_json_stream(input, output, &StreamLimits::default(), |e| report.masked.push(e))?;
+        Ok(report)
+    }
+
+    /// Masks JSON in one streaming pass from `input` to `output`, calling `on_masked` for each
+    /// masked location (path and rule, never the value), with memory bounded by `limits`.
+    ///
+    /// **Error contract.** Malformed input fails with [`Error::Malformed`] carrying the absolute
+    /// byte offset in the input; a token over `limits.max_token_bytes` with
+    /// [`Error::TooLarge`]; I/O failures with [`Error::Read`] / [`Error::Io`]. Output is
+    /// written in blocks of `limits.buffer_bytes` as the pass goes, so on error `output` has
+    /// received a prefix of the masked document (never unmasked data, but an incomplete
+    /// document): **the error means discard it**. A document whose masked form is shorter than
+    /// `buffer_bytes` is written only on success. To publish only complete documents, write to
+    /// a temporary file or a buffer and commit it after `Ok` (as [`Masker::mask_json`] does).
+    ///
+    /// A whole-step policy validates the input in the same pass and writes only the
+    /// placeholder (`keep = "top_level_keys"` writes the top-level keys in document order,
+    /// `keep = "types"` the document's shape with each scalar replaced by its type name).
+    ///
+    /// ```
+    /// use palisade_mask::{Masker, StreamLimits};
+    /// let masker = Masker::builtin();
+    /// let input = std::io::Cursor::new(br#"{"user":"jo","password":"hunter2"}"#);
+    /// let mut output = Vec::new();
+    /// let mut masked = Vec::new();
+    /// let stats = masker.mask_json_stream(input, &mut output, &StreamLimits::default(), |e| masked.push(e.path))?;
+    /// assert_eq!(output, br#"{"user":"jo","password":"[REDACTED]"}"#);
+    /// assert_eq!(masked, ["$.password"]);
+    /// assert!(stats.peak_buffered_bytes < 200_000);
+    /// # Ok::<(), palisade_mask::Error>(())
+    /// ```
+    pub fn mask_json_stream<R: Read, W: Write>(
+        &self,
+        input: R,
+        output: W,
+        limits: &StreamLimits,
+        mut on_masked: impl FnMut(ReportEntry),
+    ) -> Result<StreamStats> {
+        let problems = limits.validate();
+        if !problems.is_empty() {
+            return Err(Error::Policy(problems));
+        }
+        let mut pass = Pass::new(self, input, output, limits, &mut on_masked);
+        let result = pass.document().and_then(|()| pass.finish());
+        let result = match (pass.inp.err.take(), result) {
+            (Some((offset, e)), _) => Err(Error::Read { offset, message: e.to_string() }),
+            (None, r) => r,
+        };
+        result.map(|()| pass.stats())
+    }
 }
 
-impl Pass<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
+/// How a value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Masked, whitespace kept.
+    Emit,
+    /// Verbatim, no rules (capturing a selected value).
+    Raw,
+    /// Validated only.
+    Skip,
+    /// Whole-step `types`: compact, scalars replaced by their type names.
+    Types,
+    /// Whole-step `top_level_keys`: the top-level object's keys, each with the placeholder.
+    TopKeys,
+}
+
+/// Where a whitespace run goes.
+#[derive(Clone, Copy)]
+enum Hold {
+    Drop,
+    Head,
+    Pending,
+}
+
+/// The input window over a reader; offsets are absolute.
+struct Input<R> {
+    r: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    base: usize,
+    eof: bool,
+    /// A read error, reported in place of whatever the parser concluded.
+    err: Option<(usize, std::io::Error)>,
+}
+
+impl<R: Read> Input<R> {
+    fn offset(&self) -> usize {
+        self.base + self.pos
     }
 
-    fn ws(&mut self) -> Span {
-        let start = self.i;
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.i += 1;
+    fn window(&self) -> &[u8] {
+        self.buf.get(self.pos..self.end).unwrap_or(&[])
+    }
+
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        match self.buf.get(self.pos) {
+            Some(&b) if self.pos < self.end => Some(b),
+            _ => self.fill(),
         }
-        (start, self.i)
     }
 
-    fn put(&mut self, span: Span) {
-        self.out.extend_from_slice(self.s.get(span.0..span.1).unwrap_or(&[]));
+    #[cold]
+    fn fill(&mut self) -> Option<u8> {
+        while !self.eof && self.pos >= self.end {
+            self.base += self.end;
+            self.pos = 0;
+            self.end = 0;
+            match self.r.read(&mut self.buf) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end = n.min(self.buf.len()),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.err = Some((self.base, e));
+                    self.eof = true;
+                }
+            }
+        }
+        self.buf.get(self.pos).copied().filter(|_| self.pos < self.end)
+    }
+
+    fn bump(&mut self) {
+        self.pos += 1;
+    }
+}
+
+struct Pass<'a, R, W> {
+    m: &'a Masker,
+    inp: Input<R>,
+    w: W,
+    out: Vec<u8>,
+    /// Set while `out` is a capture buffer (a selected value being read for its operator).
+    capturing: bool,
+    capture_start: usize,
+    capture_peak: usize,
+    buffer: usize,
+    max_token: usize,
+    /// The current string (quotes included) or number.
+    scratch: Vec<u8>,
+    /// Whitespace + key + `:` of the member being decided.
+    head: Vec<u8>,
+    /// Whitespace after the previous member, written before the next `,`.
+    pending: Vec<u8>,
+    path: Vec<Seg>,
+    path_bytes: usize,
+    path_peak: usize,
+    on_masked: &'a mut dyn FnMut(ReportEntry),
+    masked: u64,
+    bytes_out: u64,
+}
+
+fn err<T>(offset: usize, reason: &'static str) -> Result<T> {
+    Err(Error::Malformed { offset, reason })
+}
+
+impl<'a, R: Read, W: Write> Pass<'a, R, W> {
+    fn new(
+        m: &'a Masker,
+        r: R,
+        w: W,
+        limits: &StreamLimits,
+        on_masked: &'a mut dyn FnMut(ReportEntry),
+    ) -> Self {
+        Self {
+            m,
+            inp: Input {
+                r,
+                buf: vec![0; limits.buffer_bytes],
+                pos: 0,
+                end: 0,
+                base: 0,
+                eof: false,
+                err: None,
+            },
+            w,
+            out: Vec::with_capacity(limits.buffer_bytes + 1024),
+            capturing: false,
+            capture_start: 0,
+            capture_peak: 0,
+            buffer: limits.buffer_bytes,
+            max_token: limits.max_token_bytes,
+            scratch: Vec::new(),
+            head: Vec::new(),
+            pending: Vec::new(),
+            path: Vec::new(),
+            path_bytes: 0,
+            path_peak: 0,
+            on_masked,
+            masked: 0,
+            bytes_out: 0,
+        }
+    }
+
+    fn stats(&self) -> StreamStats {
+        let path = self.path.capacity() * std::mem::size_of::<Seg>() + self.path_peak;
+        StreamStats {
+            bytes_in: self.inp.offset() as u64,
+            bytes_out: self.bytes_out,
+            masked: self.masked,
+            peak_buffered_bytes: self.inp.buf.capacity()
+                + self.out.capacity()
+                + self.capture_peak
+                + self.scratch.capacity()
+                + self.head.capacity()
+                + self.pending.capacity()
+                + path,
+        }
+    }
+
+    fn report(&mut self, rule: String) {
+        self.masked += 1;
+        (self.on_masked)(ReportEntry { path: render(&self.path), rule });
+    }
+
+    fn too_large(&self, start: usize) -> Error {
+        Error::TooLarge { offset: start, limit: self.max_token }
+    }
+
+    /// Writes the output buffer out when full (or checks a capture against the limit).
+    fn checkpoint(&mut self) -> Result<()> {
+        if self.capturing {
+            if self.out.len() > self.max_token {
+                return Err(self.too_large(self.capture_start));
+            }
+        } else if self.out.len() >= self.buffer {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    fn write_out(&mut self) -> Result<()> {
+        self.w.write_all(&self.out).map_err(|e| Error::Io(e.to_string()))?;
+        self.bytes_out += self.out.len() as u64;
+        self.out.clear();
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.write_out()?;
+        self.w.flush().map_err(|e| Error::Io(e.to_string()))
+    }
+
+    fn push_seg(&mut self, seg: Seg, at: usize) -> Result<()> {
+        if let Seg::Key(k) = &seg {
+            self.path_bytes += k.len();
+            if self.path_bytes > self.max_token {
+                return Err(self.too_large(at));
+            }
+            self.path_peak = self.path_peak.max(self.path_bytes);
+        }
+        self.path.push(seg);
+        Ok(())
+    }
+
+    fn pop_seg(&mut self) {
+        if let Some(Seg::Key(k)) = self.path.pop() {
+            self.path_bytes -= k.len();
+        }
+    }
+
+    fn ws(&mut self, hold: Hold) -> Result<()> {
+        let start = self.inp.offset();
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.inp.peek() {
+            let run = self.inp.window();
+            let n = run.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')).unwrap_or(run.len());
+            let target = match hold {
+                Hold::Drop => None,
+                Hold::Head => Some(&mut self.head),
+                Hold::Pending => Some(&mut self.pending),
+            };
+            if let Some(t) = target {
+                t.extend_from_slice(run.get(..n).unwrap_or(&[]));
+                if t.len() > self.max_token {
+                    return Err(self.too_large(start));
+                }
+            }
+            self.inp.pos += n;
+        }
+        Ok(())
     }
 
     fn document(&mut self) -> Result<()> {
-        let lead = self.ws();
-        if self.peek().is_none() {
-            return err(self.i, "empty input: expected a JSON value");
+        self.head.clear();
+        self.ws(Hold::Head)?;
+        let Some(first) = self.inp.peek() else {
+            return err(self.inp.offset(), "empty input: expected a JSON value");
+        };
+        let mode = match self.m.whole_step_keep() {
+            None => Mode::Emit,
+            Some(Keep::Types) => Mode::Types,
+            Some(Keep::TopLevelKeys) if first == b'{' => Mode::TopKeys,
+            Some(_) => Mode::Skip,
+        };
+        if mode == Mode::Emit {
+            self.out.extend_from_slice(&self.head);
         }
-        self.put(lead);
-        self.value(true)?;
-        let trail = self.ws();
-        if self.i < self.s.len() {
-            return err(self.i, "unexpected data after the JSON value");
+        self.value(mode)?;
+        self.pending.clear();
+        self.ws(if mode == Mode::Emit { Hold::Pending } else { Hold::Drop })?;
+        if self.inp.peek().is_some() {
+            return err(self.inp.offset(), "unexpected data after the JSON value");
         }
-        self.put(trail);
+        if mode == Mode::Emit {
+            self.out.extend_from_slice(&self.pending);
+        } else {
+            if mode == Mode::Skip {
+                self.out.extend_from_slice(format!(r#"{{"data":"{STEP_PLACEHOLDER}"}}"#).as_bytes());
+            }
+            self.report("whole_step".into());
+        }
         Ok(())
     }
 
-    /// Parses one value; when `emit`, writes its masked form.
-    fn value(&mut self, emit: bool) -> Result<()> {
+    /// Parses one value, writing it as `mode` says.
+    fn value(&mut self, mode: Mode) -> Result<()> {
         if self.path.len() > MAX_DEPTH {
-            return err(self.i, "nesting deeper than 256 levels");
+            return err(self.inp.offset(), "nesting deeper than 256 levels");
         }
-        match self.peek() {
-            Some(b'{') => self.object(emit),
-            Some(b'[') => self.array(emit),
+        let start = self.inp.offset();
+        match self.inp.peek() {
+            Some(b'{') => self.container(mode, b'}'),
+            Some(b'[') => self.container(mode, b']'),
             Some(b'"') => {
-                let (span, escaped) = self.string()?;
-                if emit {
-                    self.emit_string(span, escaped)?;
+                let escaped = self.string()?;
+                match mode {
+                    Mode::Emit => self.emit_string(escaped)?,
+                    Mode::Raw => self.out.extend_from_slice(&self.scratch),
+                    Mode::Types => self.out.extend_from_slice(b"\"string\""),
+                    Mode::Skip | Mode::TopKeys => {}
                 }
-                Ok(())
+                self.checkpoint()
             }
-            Some(b't') => self.literal(b"true", emit),
-            Some(b'f') => self.literal(b"false", emit),
-            Some(b'n') => self.literal(b"null", emit),
+            Some(b't') => self.literal(b"true", mode),
+            Some(b'f') => self.literal(b"false", mode),
+            Some(b'n') => self.literal(b"null", mode),
             Some(b'-' | b'0'..=b'9') => {
-                let span = self.number()?;
-                if emit {
-                    self.put(span);
+                self.number()?;
+                match mode {
+                    Mode::Emit | Mode::Raw => self.out.extend_from_slice(&self.scratch),
+                    Mode::Types => self.out.extend_from_slice(b"\"number\""),
+                    Mode::Skip | Mode::TopKeys => {}
                 }
                 Ok(())
             }
-            Some(_) => err(self.i, "expected a JSON value"),
-            None => err(self.i, "unexpected end of input: expected a JSON value"),
+            Some(_) => err(start, "expected a JSON value"),
+            None => err(start, "unexpected end of input: expected a JSON value"),
         }
     }
 
-    fn literal(&mut self, word: &'static [u8], emit: bool) -> Result<()> {
-        if self.s.get(self.i..self.i + word.len()) != Some(word) {
-            return err(self.i, "invalid literal (expected true, false or null)");
+    fn literal(&mut self, word: &'static [u8], mode: Mode) -> Result<()> {
+        let start = self.inp.offset();
+        for &b in word {
+            if self.inp.peek() != Some(b) {
+                return err(start, "invalid literal (expected true, false or null)");
+            }
+            self.inp.bump();
         }
-        self.i += word.len();
-        if emit {
-            self.out.extend_from_slice(word);
+        match mode {
+            Mode::Emit | Mode::Raw => self.out.extend_from_slice(word),
+            Mode::Types if word == b"null" => self.out.extend_from_slice(b"null"),
+            Mode::Types => self.out.extend_from_slice(b"\"boolean\""),
+            Mode::Skip | Mode::TopKeys => {}
         }
         Ok(())
     }
 
-    fn digits(&mut self) -> usize {
-        let start = self.i;
-        while matches!(self.peek(), Some(b'0'..=b'9')) {
-            self.i += 1;
+    /// Reads digits into `scratch`; returns how many.
+    fn digits(&mut self, start: usize) -> Result<usize> {
+        let mut count = 0;
+        while let Some(b'0'..=b'9') = self.inp.peek() {
+            let run = self.inp.window();
+            let n = run.iter().position(|b| !b.is_ascii_digit()).unwrap_or(run.len());
+            self.scratch.extend_from_slice(run.get(..n).unwrap_or(&[]));
+            self.inp.pos += n;
+            count += n;
+            if self.scratch.len() > self.max_token {
+                return Err(self.too_large(start));
+            }
         }
-        self.i - start
+        Ok(count)
     }
 
-    fn number(&mut self) -> Result<Span> {
-        let start = self.i;
-        if self.peek() == Some(b'-') {
-            self.i += 1;
+    fn take(&mut self, b: u8) {
+        self.scratch.push(b);
+        self.inp.bump();
+    }
+
+    /// Reads a number into `scratch`.
+    fn number(&mut self) -> Result<()> {
+        let start = self.inp.offset();
+        self.scratch.clear();
+        if self.inp.peek() == Some(b'-') {
+            self.take(b'-');
         }
-        match self.peek() {
-            Some(b'0') => self.i += 1,
+        match self.inp.peek() {
+            Some(b'0') => self.take(b'0'),
             Some(b'1'..=b'9') => {
-                self.digits();
+                self.digits(start)?;
             }
-            _ => return err(self.i, "invalid number: expected a digit"),
+            _ => return err(self.inp.offset(), "invalid number: expected a digit"),
         }
-        if self.peek() == Some(b'.') {
-            self.i += 1;
-            if self.digits() == 0 {
-                return err(self.i, "invalid number: expected a digit after '.'");
-            }
-        }
-        if matches!(self.peek(), Some(b'e' | b'E')) {
-            self.i += 1;
-            if matches!(self.peek(), Some(b'+' | b'-')) {
-                self.i += 1;
-            }
-            if self.digits() == 0 {
-                return err(self.i, "invalid number: expected a digit in the exponent");
+        if self.inp.peek() == Some(b'.') {
+            self.take(b'.');
+            if self.digits(start)? == 0 {
+                return err(self.inp.offset(), "invalid number: expected a digit after '.'");
             }
         }
-        Ok((start, self.i))
+        if let Some(e @ (b'e' | b'E')) = self.inp.peek() {
+            self.take(e);
+            if let Some(s @ (b'+' | b'-')) = self.inp.peek() {
+                self.take(s);
+            }
+            if self.digits(start)? == 0 {
+                return err(self.inp.offset(), "invalid number: expected a digit in the exponent");
+            }
+        }
+        Ok(())
     }
 
-    /// Parses a string; returns its span (quotes included) and whether it holds escapes.
-    fn string(&mut self) -> Result<(Span, bool)> {
-        let start = self.i;
-        self.i += 1;
+    /// Reads a string (quotes included) into `scratch`; returns whether it holds escapes.
+    fn string(&mut self) -> Result<bool> {
+        let start = self.inp.offset();
+        self.scratch.clear();
+        self.take(b'"');
         let mut escaped = false;
         loop {
-            match self.peek() {
+            let run = self.inp.window();
+            let n = run.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(run.len());
+            self.scratch.extend_from_slice(run.get(..n).unwrap_or(&[]));
+            self.inp.pos += n;
+            if self.scratch.len() > self.max_token {
+                return Err(self.too_large(start));
+            }
+            match self.inp.peek() {
                 None => return err(start, "unterminated string"),
                 Some(b'"') => {
-                    self.i += 1;
+                    self.take(b'"');
                     break;
                 }
                 Some(b'\\') => {
                     escaped = true;
-                    self.i += 1;
-                    match self.peek() {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
+                    self.take(b'\\');
+                    match self.inp.peek() {
+                        Some(c @ (b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')) => self.take(c),
                         Some(b'u') => {
-                            let hex = self.s.get(self.i + 1..self.i + 5);
-                            if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
-                                return err(self.i, "invalid \\u escape: expected 4 hex digits");
+                            let at = self.inp.offset();
+                            self.take(b'u');
+                            for _ in 0..4 {
+                                match self.inp.peek() {
+                                    Some(h) if h.is_ascii_hexdigit() => self.take(h),
+                                    _ => return err(at, "invalid \\u escape: expected 4 hex digits"),
+                                }
                             }
-                            self.i += 5;
                         }
-                        _ => return err(self.i, "invalid escape in string"),
+                        _ => return err(self.inp.offset(), "invalid escape in string"),
                     }
                 }
-                Some(b) if b < 0x20 => return err(self.i, "control character in string: escape it"),
-                Some(_) => self.i += 1,
+                Some(b) if b < 0x20 => {
+                    return err(self.inp.offset(), "control character in string: escape it");
+                }
+                // A window boundary: keep scanning.
+                Some(_) => {}
             }
         }
-        let inner = self.s.get(start + 1..self.i - 1).unwrap_or(&[]);
+        let inner = self.scratch.get(1..self.scratch.len() - 1).unwrap_or(&[]);
         if let Err(e) = std::str::from_utf8(inner) {
             return err(start + 1 + e.valid_up_to(), "invalid UTF-8 in string");
         }
-        Ok(((start, self.i), escaped))
+        Ok(escaped)
     }
 
-    fn decode(&self, span: Span, escaped: bool) -> Result<String> {
-        let raw = self.s.get(span.0..span.1).unwrap_or(&[]);
+    /// Decodes the string in `scratch`.
+    fn decode(&self, escaped: bool, start: usize) -> Result<String> {
+        let raw = &self.scratch;
         if !escaped {
-            return Ok(std::str::from_utf8(raw.get(1..raw.len().saturating_sub(1)).unwrap_or(&[]))
-                .unwrap_or_default()
-                .to_owned());
+            let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or(&[]);
+            return Ok(std::str::from_utf8(inner).unwrap_or_default().to_owned());
         }
         serde_json::from_slice::<String>(raw).map_err(|_| Error::Malformed {
-            offset: span.0,
+            offset: start,
             reason: "string holds an unpaired surrogate escape",
         })
     }
 
-    fn emit_string(&mut self, span: Span, escaped: bool) -> Result<()> {
-        let masked = if self.m.has_detectors() {
-            let path = &self.path;
-            let p = || render(path);
-            let raw = self.s.get(span.0 + 1..span.1.saturating_sub(1)).unwrap_or(&[]);
-            match (escaped, std::str::from_utf8(raw)) {
-                (false, Ok(text)) => self.m.mask_detected(text, &p, &mut self.report),
-                _ => {
-                    let text = self.decode(span, escaped)?;
-                    self.m.mask_detected(&text, &p, &mut self.report)
-                }
-            }
-        } else {
-            None
+    fn emit_string(&mut self, escaped: bool) -> Result<()> {
+        if !self.m.has_detectors() {
+            self.out.extend_from_slice(&self.scratch);
+            return Ok(());
+        }
+        let path = &self.path;
+        let p = || render(path);
+        let mut found = 0u64;
+        let sink = &mut *self.on_masked;
+        let mut count = |e: ReportEntry| {
+            found += 1;
+            sink(e);
         };
+        let inner = self.scratch.get(1..self.scratch.len().saturating_sub(1)).unwrap_or(&[]);
+        let masked = match (escaped, std::str::from_utf8(inner)) {
+            (false, Ok(text)) => self.m.mask_detected(text, &p, &mut count),
+            _ => {
+                // Offsets of escapes were checked by `string`; only lone surrogates fail here.
+                let text = serde_json::from_slice::<String>(&self.scratch).map_err(|_| Error::Malformed {
+                    offset: self.inp.offset().saturating_sub(self.scratch.len()),
+                    reason: "string holds an unpaired surrogate escape",
+                })?;
+                self.m.mask_detected(&text, &p, &mut count)
+            }
+        };
+        self.masked += found;
         match masked {
-            Some(m) => push_json_string(self.out, &m),
-            None => self.put(span),
+            Some(m) => push_json_string(&mut self.out, &m),
+            None => self.out.extend_from_slice(&self.scratch),
         }
         Ok(())
     }
 
-    /// Parses the value at a selected location without emitting it; returns its replacement
-    /// text (`None` = remove).
-    fn selected(&mut self, op: &crate::Operator) -> Result<Option<Vec<u8>>> {
-        let start = self.i;
-        let kind = self.peek();
-        self.value(false)?;
-        let span = (start, self.i);
-        let text = match kind {
-            Some(b'"') => self.decode(span, true)?,
-            Some(b'n') => {
-                return Ok((*op != crate::Operator::Remove).then(|| b"null".to_vec()));
+    /// Reads the value at a selected location; returns its replacement (`None` = remove).
+    fn selected(&mut self, op: &Operator) -> Result<Option<Vec<u8>>> {
+        // Nested containers reuse `head` and `pending`: keep this member's.
+        let head = std::mem::take(&mut self.head);
+        let pending = std::mem::take(&mut self.pending);
+        let result = self.selected_inner(op);
+        self.head = head;
+        self.pending = pending;
+        result
+    }
+
+    fn selected_inner(&mut self, op: &Operator) -> Result<Option<Vec<u8>>> {
+        let start = self.inp.offset();
+        let text = match self.inp.peek() {
+            Some(b'"') => {
+                let escaped = self.string()?;
+                self.decode(escaped, start)?
             }
-            Some(b'{' | b'[') => match op {
-                crate::Operator::Remove => return Ok(None),
-                crate::Operator::Pseudonym => {
-                    String::from_utf8_lossy(self.s.get(span.0..span.1).unwrap_or(&[])).into_owned()
+            Some(b'n') => {
+                self.value(Mode::Skip)?;
+                return Ok((*op != Operator::Remove).then(|| b"null".to_vec()));
+            }
+            Some(b'{' | b'[') if *op != Operator::Pseudonym => {
+                self.value(Mode::Skip)?;
+                return Ok((*op != Operator::Remove).then(|| json_string(REDACTED)));
+            }
+            _ => {
+                // Numbers, booleans, and containers under the pseudonym operator: their text.
+                let saved = std::mem::take(&mut self.out);
+                let was = std::mem::replace(&mut self.capturing, true);
+                let was_start = std::mem::replace(&mut self.capture_start, start);
+                let result = self.value(Mode::Raw);
+                let raw = std::mem::replace(&mut self.out, saved);
+                self.capturing = was;
+                self.capture_start = was_start;
+                self.capture_peak = self.capture_peak.max(raw.capacity());
+                result?;
+                if raw.len() > self.max_token {
+                    return Err(self.too_large(start));
                 }
-                _ => return Ok(Some(json_string(REDACTED))),
-            },
-            _ => String::from_utf8_lossy(self.s.get(span.0..span.1).unwrap_or(&[])).into_owned(),
+                String::from_utf8(raw)
+                    .map_err(|_| Error::Malformed { offset: start, reason: "invalid UTF-8" })?
+            }
         };
         Ok(self.m.apply(op, &text, REDACTED).map(|r| json_string(&r)))
     }
 
-    fn object(&mut self, emit: bool) -> Result<()> {
-        self.i += 1;
-        if emit {
-            self.out.push(b'{');
+    /// Reads an object key into `head` (and the path, in masking mode).
+    fn key(&mut self, mode: Mode, index: usize) -> Result<()> {
+        let start = self.inp.offset();
+        if self.inp.peek() != Some(b'"') {
+            return err(start, "expected a string key");
         }
-        let mut wrote_any = false;
-        let mut pending: Option<Span> = None;
-        let lead = self.ws();
-        if self.peek() == Some(b'}') {
-            self.i += 1;
-            if emit {
-                self.put(lead);
-                self.out.push(b'}');
+        let escaped = self.string()?;
+        let keep_ws = matches!(mode, Mode::Emit | Mode::Raw);
+        if mode != Mode::Skip {
+            self.head.extend_from_slice(&self.scratch);
+        }
+        let seg = if mode == Mode::Emit { Seg::Key(self.decode(escaped, start)?) } else { Seg::Index(index) };
+        self.ws(if keep_ws { Hold::Head } else { Hold::Drop })?;
+        if self.inp.peek() != Some(b':') {
+            return err(self.inp.offset(), "expected ':' after the key");
+        }
+        self.inp.bump();
+        if mode != Mode::Skip {
+            self.head.push(b':');
+        }
+        self.ws(if keep_ws { Hold::Head } else { Hold::Drop })?;
+        if self.head.len() > self.max_token {
+            return Err(self.too_large(start));
+        }
+        self.push_seg(seg, start)
+    }
+
+    /// An object (`close` = `}`) or an array (`close` = `]`); the cursor is on the opening byte.
+    fn container(&mut self, mode: Mode, close: u8) -> Result<()> {
+        let is_object = close == b'}';
+        let keep_ws = matches!(mode, Mode::Emit | Mode::Raw);
+        let writes = mode != Mode::Skip;
+        self.inp.bump();
+        if writes {
+            self.out.push(if is_object { b'{' } else { b'[' });
+        }
+        if writes {
+            self.head.clear();
+        }
+        self.ws(if keep_ws { Hold::Head } else { Hold::Drop })?;
+        if self.inp.peek() == Some(close) {
+            self.inp.bump();
+            if keep_ws {
+                self.out.extend_from_slice(&self.head);
+            }
+            if writes {
+                self.out.push(close);
             }
             return Ok(());
         }
-        let mut lead = lead;
+        let child = if mode == Mode::TopKeys { Mode::Skip } else { mode };
+        let mut wrote_any = false;
+        let mut index = 0usize;
         loop {
-            if self.peek() != Some(b'"') {
-                return err(self.i, "expected a string key");
+            let at = self.inp.offset();
+            if is_object {
+                self.key(mode, index)?;
+            } else {
+                self.push_seg(Seg::Index(index), at)?;
             }
-            let (kspan, kesc) = self.string()?;
-            let key = self.decode(kspan, kesc)?;
-            let before_colon = self.ws();
-            if self.peek() != Some(b':') {
-                return err(self.i, "expected ':' after the key");
-            }
-            self.i += 1;
-            let after_colon = self.ws();
-            self.path.push(Seg::Key(key));
-            let action = if emit { self.m.action(&self.path) } else { Action::Keep };
-            let write_head = |this: &mut Self, wrote_any: bool, pending: Option<Span>| {
-                if wrote_any {
-                    if let Some(p) = pending {
-                        this.put(p);
-                    }
-                    this.out.push(b',');
-                }
-                this.put(lead);
-                this.put(kspan);
-                this.put(before_colon);
-                this.out.push(b':');
-                this.put(after_colon);
-            };
-            match action {
-                Action::Keep => {
-                    if emit {
-                        write_head(self, wrote_any, pending);
-                        wrote_any = true;
-                    }
-                    self.value(emit)?;
-                }
+            // `None` = removed; `Some(None)` = the value as `child` writes it; `Some(Some(r))` = r.
+            let action = if mode == Mode::Emit { self.m.action(&self.path) } else { Action::Keep };
+            let written = match action {
+                Action::Keep => Some(None),
                 Action::Apply(op, rule) => {
                     let rep = self.selected(op)?;
-                    self.report.masked.push(ReportEntry { path: render(&self.path), rule });
-                    if let Some(rep) = rep {
-                        write_head(self, wrote_any, pending);
-                        self.out.extend_from_slice(&rep);
-                        wrote_any = true;
+                    self.report(rule);
+                    rep.map(Some)
+                }
+            };
+            if let Some(rep) = written {
+                if writes {
+                    if wrote_any {
+                        if keep_ws {
+                            self.out.extend_from_slice(&self.pending);
+                        }
+                        self.out.push(b',');
+                    }
+                    self.out.extend_from_slice(&self.head);
+                    wrote_any = true;
+                }
+                match rep {
+                    Some(rep) => self.out.extend_from_slice(&rep),
+                    None => {
+                        if mode == Mode::TopKeys {
+                            self.out.extend_from_slice(format!("\"{STEP_PLACEHOLDER}\"").as_bytes());
+                        }
+                        self.value(child)?;
                     }
                 }
             }
-            self.path.pop();
-            let trail = self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    pending = Some(trail);
-                    lead = self.ws();
-                }
-                Some(b'}') => {
-                    self.i += 1;
-                    if emit {
-                        self.put(trail);
-                        self.out.push(b'}');
-                    }
-                    return Ok(());
-                }
-                Some(_) => return err(self.i, "expected ',' or '}' in object"),
-                None => return err(self.i, "unexpected end of input inside an object"),
+            self.pop_seg();
+            index += 1;
+            self.checkpoint()?;
+            if self.close_or_continue(close, keep_ws, writes)? {
+                return Ok(());
             }
         }
     }
 
-    fn array(&mut self, emit: bool) -> Result<()> {
-        self.i += 1;
-        if emit {
-            self.out.push(b'[');
-        }
-        let mut lead = self.ws();
-        if self.peek() == Some(b']') {
-            self.i += 1;
-            if emit {
-                self.put(lead);
-                self.out.push(b']');
+    /// After a member: reads `,` (and the next member's leading whitespace into `head`;
+    /// returns `false`) or the closing byte (writes it; returns `true`).
+    fn close_or_continue(&mut self, close: u8, keep_ws: bool, writes: bool) -> Result<bool> {
+        self.pending.clear();
+        self.ws(if keep_ws { Hold::Pending } else { Hold::Drop })?;
+        match self.inp.peek() {
+            Some(b',') => {
+                self.inp.bump();
+                self.head.clear();
+                self.ws(if keep_ws { Hold::Head } else { Hold::Drop })?;
+                Ok(false)
             }
-            return Ok(());
-        }
-        let mut wrote_any = false;
-        let mut pending: Option<Span> = None;
-        let mut index = 0usize;
-        loop {
-            self.path.push(Seg::Index(index));
-            let action = if emit { self.m.action(&self.path) } else { Action::Keep };
-            let write_head = |this: &mut Self, wrote_any: bool, pending: Option<Span>| {
-                if wrote_any {
-                    if let Some(p) = pending {
-                        this.put(p);
-                    }
-                    this.out.push(b',');
+            Some(c) if c == close => {
+                self.inp.bump();
+                if keep_ws {
+                    self.out.extend_from_slice(&self.pending);
                 }
-                this.put(lead);
-            };
-            match action {
-                Action::Keep => {
-                    if emit {
-                        write_head(self, wrote_any, pending);
-                        wrote_any = true;
-                    }
-                    self.value(emit)?;
+                if writes {
+                    self.out.push(close);
                 }
-                Action::Apply(op, rule) => {
-                    let rep = self.selected(op)?;
-                    self.report.masked.push(ReportEntry { path: render(&self.path), rule });
-                    if let Some(rep) = rep {
-                        write_head(self, wrote_any, pending);
-                        self.out.extend_from_slice(&rep);
-                        wrote_any = true;
-                    }
-                }
+                Ok(true)
             }
-            self.path.pop();
-            index += 1;
-            let trail = self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    pending = Some(trail);
-                    lead = self.ws();
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    if emit {
-                        self.put(trail);
-                        self.out.push(b']');
-                    }
-                    return Ok(());
-                }
-                Some(_) => return err(self.i, "expected ',' or ']' in array"),
-                None => return err(self.i, "unexpected end of input inside an array"),
-            }
+            Some(_) if close == b'}' => err(self.inp.offset(), "expected ',' or '}' in object"),
+            Some(_) => err(self.inp.offset(), "expected ',' or ']' in array"),
+            None if close == b'}' => err(self.inp.offset(), "unexpected end of input inside an object"),
+            None => err(self.inp.offset(), "unexpected end of input inside an array"),
         }
     }
 }
@@ -424,14 +807,14 @@ fn json_string(s: &str) -> Vec<u8> {
     v
 }
 
-fn push_json_string(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn push_json_string(out: &mut Vec<u8>, s: &str) {
     // serde_json's string escaping never fails on a Vec.
     let _ = serde_json::to_writer(out, s);
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
     use crate::Policy;
 
@@ -439,6 +822,23 @@ mod tests {
         let mut out = Vec::new();
         m.mask_json(input.as_bytes(), &mut out)?;
         Ok(String::from_utf8(out).unwrap())
+    }
+
+    /// A reader handing out `n` bytes at a time.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            let (head, rest) = self.0.split_at(n);
+            buf[..n].copy_from_slice(head);
+            self.0 = rest;
+            Ok(n)
+        }
+    }
+
+    fn small() -> StreamLimits {
+        StreamLimits { buffer_bytes: 64, max_token_bytes: 64 }
     }
 
     #[test]
@@ -464,13 +864,57 @@ mod tests {
         let m = Masker::new(p, None).unwrap();
         let out = run(&m, r#"{"x":1,"a":[1,2,{"x":3}],"b":{"x":[],"y":2,"x":4}}"#).unwrap();
         assert_eq!(out, r#"{"a":[2,{}],"b":{"y":2}}"#);
+        let out = run(&m, "{ \"x\" : { \"y\" : [ 1 ] } , \"k\" : 1 }").unwrap();
+        assert_eq!(out, "{ \"k\" : 1 }");
     }
 
     #[test]
-    fn malformed_inputs_give_offsets() {
+    fn pseudonym_of_containers_and_scalars() {
+        let p: Policy = serde_json::from_str(
+            r#"{"fields":[{"path":"a","operator":{"op":"pseudonym"}},{"path":"b","operator":{"op":"pseudonym"}}],
+                "detectors":[]}"#,
+        )
+        .unwrap();
+        let m = Masker::new(p, Some(crate::PseudonymKey::new(&[1; 32]).unwrap())).unwrap();
+        let once = run(&m, r#"{ "a" : {"x": [1, "y"]}, "b": 12.5e1 }"#).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&once).unwrap();
+        assert!(v["a"].as_str().unwrap().starts_with("pseu_"));
+        assert!(v["b"].as_str().unwrap().starts_with("pseu_"));
+        assert!(once.starts_with("{ \"a\" : \"pseu_"), "{once}");
+        // A selected container over the token limit is refused, not half-read.
+        let big = format!(r#"{{"a":[{}1]}}"#, "1,".repeat(100));
+        let err = m.mask_json_stream(big.as_bytes(), Vec::new(), &small(), |_| {}).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { offset: 5, limit: 64 }), "{err:?}");
+    }
+
+    #[test]
+    fn whole_step_streams_placeholders() {
+        let doc = r#" {"b": {"x": [1, "s", true, null]}, "a": 2, "b": 3} "#;
+        let step = |keep: &str| {
+            let p: Policy =
+                serde_json::from_str(&format!(r#"{{"whole_step":{{"keep":"{keep}"}}}}"#)).unwrap();
+            let m = Masker::new(p, None).unwrap();
+            let mut entries = Vec::new();
+            let mut out = Vec::new();
+            m.mask_json_stream(Trickle(doc.as_bytes(), 3), &mut out, &small(), |e| entries.push(e)).unwrap();
+            assert_eq!(entries, [ReportEntry { path: "$".into(), rule: "whole_step".into() }]);
+            assert!(m.mask_json(b"{\"a\":", &mut Vec::new()).is_err());
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(step("nothing"), r#"{"data":"masked"}"#);
+        assert_eq!(step("top_level_keys"), r#"{"b":"masked","a":"masked","b":"masked"}"#);
+        assert_eq!(
+            step("types"),
+            r#"{"b":{"x":["number","string","boolean",null]},"a":"number","b":"number"}"#
+        );
+    }
+
+    #[test]
+    fn malformed_inputs_give_absolute_offsets_at_any_chunking() {
         let m = Masker::builtin();
         let cases = [
             ("", 0),
+            ("   ", 3),
             ("{\"a\":1,}", 7),
             ("[1,2", 4),
             ("{\"a\" 1}", 5),
@@ -480,15 +924,83 @@ mod tests {
             ("1 2", 2),
             ("\"\\x\"", 2),
             ("[\"\u{1}\"]", 2),
+            ("[\"\\u12G4\"]", 3),
+            ("[1.]", 3),
+            ("[-]", 2),
+            ("[\"ok\", \"\\ud800\"]", 7),
         ];
         for (input, offset) in cases {
-            match run(&m, input) {
-                Err(Error::Malformed { offset: o, .. }) => assert_eq!(o, offset, "{input:?}"),
-                other => panic!("{input:?}: {other:?}"),
+            for chunk in [1, 2, 3, 1000] {
+                let r = m.mask_json_stream(Trickle(input.as_bytes(), chunk), Vec::new(), &small(), |_| {});
+                match r {
+                    Err(Error::Malformed { offset: o, .. }) => assert_eq!(o, offset, "{input:?}"),
+                    other => panic!("{input:?}: {other:?}"),
+                }
             }
         }
         let mut out = b"keep".to_vec();
         assert!(m.mask_json(b"{\"a\":\"jo@example.com\",", &mut out).is_err());
         assert_eq!(out, b"keep");
+        // Invalid UTF-8 far into a long stream: the offset is absolute.
+        let mut doc = b"[".to_vec();
+        for _ in 0..1000 {
+            doc.extend_from_slice(b"\"abcdefgh\",");
+        }
+        let bad = doc.len() + 3;
+        doc.extend_from_slice(b"\"ab\xffc\"]");
+        match m.mask_json_stream(Trickle(&doc, 7), Vec::new(), &small(), |_| {}) {
+            Err(Error::Malformed { offset, .. }) => assert_eq!(offset, bad),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn limits_are_enforced_and_typed() {
+        let m = Masker::builtin();
+        let long = format!("[1, \"{}\"]", "a".repeat(100));
+        let r = m.mask_json_stream(long.as_bytes(), Vec::new(), &small(), |_| {});
+        assert_eq!(r.unwrap_err(), Error::TooLarge { offset: 4, limit: 64 });
+        let ws = format!("[1,{}2]", " ".repeat(100));
+        assert!(matches!(
+            m.mask_json_stream(ws.as_bytes(), Vec::new(), &small(), |_| {}),
+            Err(Error::TooLarge { .. })
+        ));
+        let deep_keys = format!("{}1{}", r#"{"abcdefghijklmnopqrstuvwxyz":"#.repeat(4), "}".repeat(4));
+        assert!(matches!(
+            m.mask_json_stream(deep_keys.as_bytes(), Vec::new(), &small(), |_| {}),
+            Err(Error::TooLarge { .. })
+        ));
+        let bad = StreamLimits { buffer_bytes: 0, max_token_bytes: 1 };
+        assert!(
+            matches!(m.mask_json_stream(&b"1"[..], Vec::new(), &bad, |_| {}), Err(Error::Policy(p)) if p.len() == 2)
+        );
+        let limits: std::result::Result<StreamLimits, _> = serde_json::from_str(r#"{"buffer": 1}"#);
+        assert!(limits.is_err());
+    }
+
+    #[test]
+    fn io_errors_are_reported() {
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk gone"))
+            }
+        }
+        let m = Masker::builtin();
+        let r = m.mask_json_stream(std::io::Read::chain(&b"[1,2"[..], Broken), Vec::new(), &small(), |_| {});
+        assert!(matches!(r, Err(Error::Read { offset: 4, .. })), "{r:?}");
+        // A complete value followed by a read error is still an error.
+        let r = m.mask_json_stream(std::io::Read::chain(&b"[1] "[..], Broken), Vec::new(), &small(), |_| {});
+        assert!(matches!(r, Err(Error::Read { .. })), "{r:?}");
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("no space"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        assert!(matches!(m.mask_json_stream(&b"[1]"[..], Full, &small(), |_| {}), Err(Error::Io(_))));
     }
 }

@@ -2,7 +2,9 @@
 //! documents pass through byte for byte.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use palisade_mask::{Masker, Policy};
+use std::io::Read;
+
+use palisade_mask::{Masker, Policy, StreamLimits};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -25,10 +27,57 @@ fn unicode_escaped(s: &str) -> String {
     out
 }
 
-fn mask(m: &Masker, input: &[u8]) -> Vec<u8> {
+/// A reader handing out its bytes in chunks of the given sizes (cycled).
+struct Chunked<'a> {
+    data: &'a [u8],
+    sizes: &'a [usize],
+    turn: usize,
+}
+
+impl Read for Chunked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let size = self.sizes.get(self.turn % self.sizes.len().max(1)).copied().unwrap_or(1).max(1);
+        self.turn += 1;
+        let n = size.min(buf.len()).min(self.data.len());
+        let (head, rest) = self.data.split_at(n);
+        buf[..n].copy_from_slice(head);
+        self.data = rest;
+        Ok(n)
+    }
+}
+
+/// Masks through the streaming path (small windows, chunked reads), checks that it agrees with
+/// the in-memory path, and returns the output.
+fn mask_streamed(m: &Masker, input: &[u8], sizes: &[usize]) -> Result<Vec<u8>, palisade_mask::Error> {
+    let limits = StreamLimits { buffer_bytes: 64, max_token_bytes: 1 << 20 };
     let mut out = Vec::new();
-    m.mask_json(input, &mut out).unwrap();
-    out
+    let mut entries = Vec::new();
+    let streamed =
+        m.mask_json_stream(Chunked { data: input, sizes, turn: 0 }, &mut out, &limits, |e| entries.push(e));
+    let mut slice_out = Vec::new();
+    let slice = m.mask_json(input, &mut slice_out);
+    match (streamed, slice) {
+        (Ok(_), Ok(report)) => {
+            assert_eq!(out, slice_out, "chunked and in-memory outputs differ");
+            assert_eq!(entries, report.masked);
+            Ok(out)
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a, b, "chunked and in-memory errors differ");
+            Err(a)
+        }
+        (a, b) => panic!("chunked {a:?} vs in-memory {b:?}"),
+    }
+}
+
+/// Whether serde_json parses `bytes` (into a `Value`: `IgnoredAny` skips strings without checking
+/// their UTF-8).
+fn serde_accepts(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(bytes).is_ok()
+}
+
+fn chunk_sizes() -> impl Strategy<Value = Vec<usize>> {
+    prop_oneof![Just(vec![1]), prop::collection::vec(1usize..100, 1..6)]
 }
 
 fn plain() -> impl Strategy<Value = String> {
@@ -56,7 +105,7 @@ proptest! {
 
     #[test]
     fn secrets_never_appear(base in doc(), secret in "[A-Za-z0-9]{12,20}", user in "[a-z]{3,8}",
-                            escape in any::<bool>()) {
+                            escape in any::<bool>(), sizes in chunk_sizes()) {
         let email = format!("{user}.{secret}@example.com");
         let mut v = json!({"payload": base, "credentials": {"apiKey": secret.clone()},
             "items": [{"card": "4111111111111111"}], "gone": secret.clone(),
@@ -72,7 +121,7 @@ proptest! {
                 text = text.replace(inner, &unicode_escaped(s)[1..unicode_escaped(s).len() - 1]);
             }
         }
-        let out = mask(&masker(), text.as_bytes());
+        let out = mask_streamed(&masker(), text.as_bytes(), &sizes).unwrap();
         let out_s = String::from_utf8(out.clone()).unwrap();
         let decoded: Value = serde_json::from_slice(&out).expect("output is valid JSON");
         let decoded_s = decoded.to_string();
@@ -81,20 +130,31 @@ proptest! {
         prop_assert!(!decoded_s.contains("4111111111111111"));
         prop_assert!(decoded_s.contains("************1111"));
         // Idempotent.
-        prop_assert_eq!(mask(&masker(), &out), out);
+        prop_assert_eq!(mask_streamed(&masker(), &out, &sizes).unwrap(), out);
     }
 
     #[test]
-    fn untouched_documents_pass_byte_for_byte(v in doc(), pretty in any::<bool>()) {
+    fn chunked_output_equals_in_memory_output(v in doc(), secret in "[a-z0-9]{10}", sizes in chunk_sizes(),
+                                              pretty in any::<bool>()) {
+        let v = json!({"a": v, "items": [{"card": "4111 1111 1111 1111"}], "gone": [1, {"x": 2}],
+            "apiKey": secret, "note": format!("to {secret}@example.org or 4111-1111-1111-1111")});
         let text = if pretty { serde_json::to_string_pretty(&v).unwrap() } else { v.to_string() };
-        prop_assert_eq!(mask(&masker(), text.as_bytes()), text.as_bytes());
+        let out = mask_streamed(&masker(), text.as_bytes(), &sizes).unwrap();
+        prop_assert!(!String::from_utf8(out).unwrap().contains(&secret));
     }
 
     #[test]
-    fn value_and_stream_modes_agree(v in doc(), secret in "[a-z]{8}") {
+    fn untouched_documents_pass_byte_for_byte(v in doc(), pretty in any::<bool>(), sizes in chunk_sizes()) {
+        let text = if pretty { serde_json::to_string_pretty(&v).unwrap() } else { v.to_string() };
+        prop_assert_eq!(mask_streamed(&masker(), text.as_bytes(), &sizes).unwrap(), text.as_bytes());
+    }
+
+    #[test]
+    fn value_and_stream_modes_agree(v in doc(), secret in "[a-z]{8}", sizes in chunk_sizes()) {
         let v = json!({"a": v, "token": secret, "m": format!("{secret}@example.org")});
         let (masked, _) = masker().mask_value(v.clone());
-        let streamed: Value = serde_json::from_slice(&mask(&masker(), v.to_string().as_bytes())).unwrap();
+        let streamed = mask_streamed(&masker(), v.to_string().as_bytes(), &sizes).unwrap();
+        let streamed: Value = serde_json::from_slice(&streamed).unwrap();
         prop_assert_eq!(masked.into_inner(), streamed);
     }
 
@@ -106,9 +166,19 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
-        let mut out = Vec::new();
-        let ok = masker().mask_json(&bytes, &mut out).is_ok();
-        prop_assert_eq!(ok, serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok());
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64), sizes in chunk_sizes()) {
+        let ok = mask_streamed(&masker(), &bytes, &sizes).is_ok();
+        prop_assert_eq!(ok, serde_accepts(&bytes));
+    }
+
+    #[test]
+    fn near_json_inputs_agree_at_any_chunking(v in doc(), cut in any::<prop::sample::Index>(),
+                                             byte in any::<u8>(), sizes in chunk_sizes()) {
+        // A valid document with one byte replaced: errors (and offsets) match the in-memory path.
+        let mut bytes = json!({"k": v, "password": "x"}).to_string().into_bytes();
+        let i = cut.index(bytes.len());
+        bytes[i] = byte;
+        let ok = mask_streamed(&masker(), &bytes, &sizes).is_ok();
+        prop_assert_eq!(ok, serde_accepts(&bytes));
     }
 }
