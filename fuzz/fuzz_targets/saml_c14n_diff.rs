@@ -180,6 +180,23 @@ fn libxml2_c14n(
     }
 }
 
+/// Whether `uri` is an absolute URI libxml2 can parse: a scheme (RFC 3986: ALPHA *( ALPHA /
+/// DIGIT / "+" / "-" / "." ) ":") and only URI characters.
+fn absolute_uri(uri: &str) -> bool {
+    let uri_chars = uri.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#@!$&'()*+,;=%".contains(&b));
+    let Some((scheme, _)) = uri.split_once(':') else { return false };
+    // Every `%` starts a percent-encoded octet.
+    let percent_ok = uri
+        .match_indices('%')
+        .all(|(i, _)| uri.as_bytes().get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)));
+    if !uri_chars || !percent_ok {
+        return false;
+    }
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
 const PREFIX_SETS: [&[&str]; 4] = [&[], &["#default"], &["xs"], &["#default", "xs", "p"]];
 
 fuzz_target!(|data: &[u8]| {
@@ -201,6 +218,14 @@ fuzz_target!(|data: &[u8]| {
     let Some((count, theirs)) = libxml2_c14n(xml, apex, exclude, prefixes, with_comments) else { return };
     // Both readers accepted: they must see the same elements (the indices name the same ones).
     assert_eq!(count, elements.len(), "palisade and libxml2 see a different number of elements");
+    // libxml2 refuses to canonicalize a document with a relative namespace URI (C14N 1.0 makes
+    // that an error) or one its URI parser rejects (a `{` or `]`, a bad `%` escape); palisade canonicalizes namespace
+    // names as the opaque strings XML Namespaces says they are. A documented difference.
+    if theirs.is_none()
+        && elements.iter().any(|e| e.ns_decls().iter().any(|d| !d.uri.is_empty() && !absolute_uri(&d.uri)))
+    {
+        return;
+    }
     let theirs = theirs.expect("libxml2 c14n failed on a document it parsed");
     if ours.as_bytes() != theirs {
         panic!(

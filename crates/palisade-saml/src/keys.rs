@@ -501,10 +501,14 @@ fn rsa_modulus_bits(pkcs1: &[u8]) -> Result<usize> {
 
 /// Decodes base64 ignoring whitespace.
 pub(crate) fn b64_decode_ws(s: &str) -> Result<Vec<u8>> {
-    let clean: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(clean.as_bytes())
-        .map_err(|e| Error::Encoding(format!("base64: {e}")))
+    let engine = base64::engine::general_purpose::STANDARD;
+    let decoded = if s.bytes().any(|b| b.is_ascii_whitespace()) {
+        let clean: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        engine.decode(&clean)
+    } else {
+        engine.decode(s.as_bytes())
+    };
+    decoded.map_err(|e| Error::Encoding(format!("base64: {e}")))
 }
 
 /// The DER of the first PEM block with `label`.

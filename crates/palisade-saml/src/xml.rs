@@ -258,6 +258,13 @@ fn split_qname(q: &str) -> (Option<&str>, &str) {
 }
 
 fn valid_name(n: &str) -> bool {
+    // Plain ASCII names (almost all of them) are checked bytewise.
+    if let Some((&first, rest)) = n.as_bytes().split_first()
+        && n.is_ascii()
+    {
+        return (first.is_ascii_alphabetic() || first == b'_')
+            && rest.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    }
     let mut chars = n.chars();
     match chars.next() {
         Some(c) if c.is_alphabetic() || c == '_' => {}
