@@ -68,6 +68,12 @@ struct VerifyArgs {
     /// Accept RSA signing keys of 1024 to 2047 bits (legacy IdPs only).
     #[arg(long)]
     allow_weak_keys: bool,
+    /// Accept an --sp-key of 1024 to 2047 bits (legacy SP keys only; rotate them).
+    #[arg(long, requires = "sp_key")]
+    allow_weak_sp_key: bool,
+    /// Accept the RSA-1_5 key transport in an EncryptedAssertion (legacy IdPs only).
+    #[arg(long)]
+    allow_rsa1_5: bool,
     /// Require the Response element itself to be signed.
     #[arg(long)]
     require_signed_response: bool,
@@ -209,15 +215,19 @@ fn verify(a: VerifyArgs) -> Outcome {
     idp.policy.allow_idp_initiated = a.allow_idp_initiated;
     idp.policy.algorithms =
         AlgorithmPolicy { allow_sha1: a.allow_sha1, allow_weak_rsa_keys: a.allow_weak_keys };
+    idp.policy.allow_rsa1_5 = a.allow_rsa1_5;
     idp.policy.require_signed_response = a.require_signed_response;
     idp.policy.require_signed_assertion = a.require_signed_assertion;
     idp.policy.clock_skew_secs = a.clock_skew;
     let mut sp = SpConfig::new(a.sp_entity_id.clone(), a.acs_url.clone());
     if let Some(k) = &a.sp_key {
         let pem = read_file(k)?;
-        sp.decryption_key = Some(
-            DecryptionKey::from_pem(&pem).map_err(|e| anyhow::anyhow!("--sp-key {}: {e}", k.display()))?,
-        );
+        let key = if a.allow_weak_sp_key {
+            DecryptionKey::from_pem_allowing_weak_rsa(&pem)
+        } else {
+            DecryptionKey::from_pem(&pem)
+        };
+        sp.decryption_key = Some(key.map_err(|e| anyhow::anyhow!("--sp-key {}: {e}", k.display()))?);
     }
     sp.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let expect = Expectation { request_id: a.request_id.as_deref() };

@@ -158,6 +158,53 @@ fn verify_peer_fixture_needs_legacy_opt_ins() {
 }
 
 #[test]
+fn verify_encrypted_peer_fixture_with_weak_sp_key_opt_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = metadata_for(
+        dir.path(),
+        "http://idp.example.com/",
+        &format!("{SHARED}/python3-saml/idp_cert_settings1.pem"),
+    );
+    let key = format!("{SHARED}/python3-saml/sp_key_settings8.pem");
+    let file = format!("{SHARED}/python3-saml/responses__signed_encrypted_assertion.xml");
+    let base = [
+        "saml",
+        "verify",
+        "--idp-metadata",
+        md.to_str().unwrap(),
+        "--sp-entity-id",
+        "http://stuff.com/endpoints/metadata.php",
+        "--acs-url",
+        "http://stuff.com/endpoints/endpoints/acs.php",
+        "--request-id",
+        "ONELOGIN_f29234e72aca6ed5cc02112d21a382191cc79f6f",
+        "--now",
+        "2014-03-30T20:39:20Z",
+        "--allow-sha1",
+        "--allow-weak-keys",
+        "--allow-rsa1-5",
+        "--sp-key",
+        &key,
+        "--json",
+    ];
+    // The SP key is RSA-1024: refused (usage error) unless explicitly allowed.
+    let out = Command::cargo_bin("palisade").unwrap().args(base).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::cargo_bin("palisade")
+        .unwrap()
+        .args(base)
+        .args(["--allow-weak-sp-key", &file])
+        .output()
+        .unwrap();
+    // With the opt-in it decrypts and the assertion's signature verifies; the verdict then comes
+    // from the SAML checks: this 2014 fixture's bearer confirmation has no Recipient, which the
+    // Web Browser SSO profile requires (see palisade-saml's tests/conformance.rs).
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["code"], "subject_confirmation", "{v}");
+}
+
+#[test]
 fn usage_and_io_errors_exit_2() {
     let out = Command::cargo_bin("palisade")
         .unwrap()

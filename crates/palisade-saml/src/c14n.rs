@@ -31,167 +31,266 @@ pub struct C14nOptions {
     pub exclude: Option<NodeId>,
 }
 
+/// Where canonical output goes: a string, or straight into a digest.
+pub(crate) trait Sink {
+    fn put(&mut self, s: &str);
+}
+
+impl Sink for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+/// Feeds canonical output into a hash through a small buffer (few calls into the hash, no
+/// allocation of the whole canonical form).
+pub(crate) struct DigestSink {
+    ctx: aws_lc_rs::digest::Context,
+    buf: [u8; 2048],
+    len: usize,
+}
+
+impl DigestSink {
+    pub(crate) fn new(alg: &'static aws_lc_rs::digest::Algorithm) -> Self {
+        Self { ctx: aws_lc_rs::digest::Context::new(alg), buf: [0; 2048], len: 0 }
+    }
+
+    fn flush(&mut self) {
+        if let Some(pending) = self.buf.get(..self.len) {
+            self.ctx.update(pending);
+        }
+        self.len = 0;
+    }
+
+    pub(crate) fn finish(mut self) -> aws_lc_rs::digest::Digest {
+        self.flush();
+        self.ctx.finish()
+    }
+}
+
+impl Sink for DigestSink {
+    fn put(&mut self, s: &str) {
+        let bytes = s.as_bytes();
+        if self.len + bytes.len() > self.buf.len() {
+            self.flush();
+            if bytes.len() > self.buf.len() {
+                self.ctx.update(bytes);
+                return;
+            }
+        }
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            self.len += bytes.len();
+        }
+    }
+}
+
 /// Canonical form of `apex` and its descendants.
 pub fn canonicalize(apex: Element<'_>, opts: &C14nOptions) -> String {
-    let mut out = String::with_capacity(1024);
+    let mut out = String::with_capacity(4096);
+    canonicalize_into(apex, opts, &mut out);
+    out
+}
+
+/// Writes the canonical form of `apex` and its descendants into `out`.
+pub(crate) fn canonicalize_into<S: Sink>(apex: Element<'_>, opts: &C14nOptions, out: &mut S) {
     let inclusive: Vec<Option<&str>> = opts
         .inclusive_prefixes
         .iter()
         .map(|p| if p == "#default" { None } else { Some(p.as_str()) })
         .collect();
-    let mut rendered: Vec<(Option<String>, String)> = Vec::new();
-    write_element(apex, opts, &inclusive, &mut rendered, &mut out);
-    out
+    let mut w = Writer {
+        exclude: opts.exclude,
+        with_comments: opts.with_comments,
+        inclusive,
+        rendered: Vec::with_capacity(8),
+        candidates: Vec::with_capacity(4),
+        decls: Vec::with_capacity(4),
+        attrs: Vec::with_capacity(8),
+        out,
+    };
+    w.element(apex);
 }
 
-fn rendered_value<'a>(rendered: &'a [(Option<String>, String)], prefix: Option<&str>) -> &'a str {
-    rendered.iter().rev().find(|(p, _)| p.as_deref() == prefix).map(|(_, u)| u.as_str()).unwrap_or("")
+/// Canonicalization state. Everything borrows from the document or the options: no string is
+/// copied while writing.
+struct Writer<'a, 'o, S> {
+    exclude: Option<NodeId>,
+    with_comments: bool,
+    inclusive: Vec<Option<&'a str>>,
+    /// Namespace declarations output by ancestors (prefix, URI), innermost last.
+    rendered: Vec<(Option<&'a str>, &'a str)>,
+    candidates: Vec<Option<&'a str>>,
+    decls: Vec<(Option<&'a str>, &'a str)>,
+    attrs: Vec<&'a Attribute>,
+    out: &'o mut S,
 }
 
-fn write_element(
-    e: Element<'_>,
-    opts: &C14nOptions,
-    inclusive: &[Option<&str>],
-    rendered: &mut Vec<(Option<String>, String)>,
-    out: &mut String,
-) {
-    if Some(e.node_id()) == opts.exclude {
-        return;
+impl<'a, S: Sink> Writer<'a, '_, S> {
+    fn rendered_value(&self, prefix: Option<&str>) -> &'a str {
+        self.rendered.iter().rev().find(|(p, _)| *p == prefix).map(|(_, u)| *u).unwrap_or("")
     }
-    // Namespace nodes to output: visibly utilized prefixes, plus the inclusive ones in scope.
-    let mut candidates: Vec<Option<&str>> = Vec::with_capacity(4);
-    candidates.push(e.prefix());
-    for a in e.attributes() {
-        if let Some(p) = a.prefix.as_deref()
-            && p != "xml"
-            && !candidates.contains(&Some(p))
-        {
-            candidates.push(Some(p));
+
+    fn element(&mut self, e: Element<'a>) {
+        if Some(e.node_id()) == self.exclude {
+            return;
         }
-    }
-    if !inclusive.is_empty() {
-        for d in e.in_scope_namespaces() {
-            let p = d.prefix.as_deref();
-            if inclusive.contains(&p) && !candidates.contains(&p) {
-                // Owned lookups below use `lookup_namespace`, so a borrowed prefix from the
-                // inclusive list is enough.
-                if let Some(ip) = inclusive.iter().find(|x| **x == p) {
-                    candidates.push(*ip);
+        // Namespace nodes to output: visibly utilized prefixes, plus the inclusive ones in scope.
+        self.candidates.clear();
+        self.candidates.push(e.prefix());
+        for a in e.attributes() {
+            if let Some(p) = a.prefix.as_deref()
+                && p != "xml"
+                && !self.candidates.contains(&Some(p))
+            {
+                self.candidates.push(Some(p));
+            }
+        }
+        for i in 0..self.inclusive.len() {
+            let Some(&p) = self.inclusive.get(i) else { break };
+            // The `xml` namespace is never declared in canonical output.
+            if p != Some("xml")
+                && !self.candidates.contains(&p)
+                && (p.is_none() || e.lookup_namespace(p).is_some())
+            {
+                self.candidates.push(p);
+            }
+        }
+        self.decls.clear();
+        for i in 0..self.candidates.len() {
+            let Some(&p) = self.candidates.get(i) else { break };
+            let uri = e.lookup_namespace(p).unwrap_or("");
+            if p.is_some() && uri.is_empty() {
+                continue;
+            }
+            if self.rendered_value(p) != uri {
+                self.decls.push((p, uri));
+            }
+        }
+        self.decls.sort_unstable_by(|a, b| a.0.unwrap_or("").cmp(b.0.unwrap_or("")));
+        let mark = self.rendered.len();
+        self.out.put("<");
+        self.qname(e.prefix(), e.local_name());
+        for i in 0..self.decls.len() {
+            let Some(&(p, uri)) = self.decls.get(i) else { break };
+            match p {
+                Some(p) => {
+                    self.out.put(" xmlns:");
+                    self.out.put(p);
                 }
+                None => self.out.put(" xmlns"),
+            }
+            self.out.put("=\"");
+            escape_attr_into(uri, self.out);
+            self.out.put("\"");
+            self.rendered.push((p, uri));
+        }
+        let attributes = e.attributes();
+        fn key(a: &Attribute) -> (&str, &str) {
+            (a.ns.as_deref().unwrap_or(""), a.local.as_str())
+        }
+        if attributes.is_sorted_by(|a, b| key(a) <= key(b)) {
+            for a in attributes {
+                self.attribute(a);
+            }
+        } else {
+            let mut sorted = std::mem::take(&mut self.attrs);
+            sorted.clear();
+            sorted.extend(attributes.iter());
+            sorted.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+            for a in &sorted {
+                self.attribute(a);
+            }
+            self.attrs = sorted;
+        }
+        self.out.put(">");
+        let doc = e.document();
+        for &c in e.child_nodes() {
+            if Some(c) == self.exclude {
+                continue;
+            }
+            match doc.node(c).map(|n| &n.kind) {
+                Some(NodeKind::Element(_)) => {
+                    if let Some(ce) = doc.element(c) {
+                        self.element(ce);
+                    }
+                }
+                Some(NodeKind::Text(t)) => escape_text_into(t, self.out),
+                Some(NodeKind::Comment(t)) if self.with_comments => {
+                    self.out.put("<!--");
+                    self.out.put(t);
+                    self.out.put("-->");
+                }
+                Some(NodeKind::Comment(_)) => {}
+                Some(NodeKind::Pi { target, data }) => {
+                    self.out.put("<?");
+                    self.out.put(target);
+                    if !data.is_empty() {
+                        self.out.put(" ");
+                        self.out.put(data);
+                    }
+                    self.out.put("?>");
+                }
+                None => {}
             }
         }
-        if inclusive.contains(&None) && !candidates.contains(&None) {
-            candidates.push(None);
+        self.out.put("</");
+        self.qname(e.prefix(), e.local_name());
+        self.out.put(">");
+        self.rendered.truncate(mark);
+    }
+
+    fn attribute(&mut self, a: &Attribute) {
+        self.out.put(" ");
+        self.qname(a.prefix.as_deref(), &a.local);
+        self.out.put("=\"");
+        escape_attr_into(&a.value, self.out);
+        self.out.put("\"");
+    }
+
+    fn qname(&mut self, prefix: Option<&str>, local: &str) {
+        if let Some(p) = prefix {
+            self.out.put(p);
+            self.out.put(":");
+        }
+        self.out.put(local);
+    }
+}
+
+/// Writes `s` with the characters in `special` replaced (all replaced characters are ASCII, so
+/// every slice boundary is a character boundary).
+fn escape_into<S: Sink + ?Sized>(s: &str, out: &mut S, replace: impl Fn(u8) -> Option<&'static str>) {
+    let mut last = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if let Some(rep) = replace(b) {
+            out.put(s.get(last..i).unwrap_or_default());
+            out.put(rep);
+            last = i + 1;
         }
     }
-    let mut decls: Vec<(Option<&str>, &str)> = Vec::new();
-    for p in candidates {
-        let uri = e.lookup_namespace(p).unwrap_or("");
-        if p.is_some() && uri.is_empty() {
-            continue;
-        }
-        if rendered_value(rendered, p) != uri {
-            decls.push((p, uri));
-        }
-    }
-    decls.sort_by(|a, b| a.0.unwrap_or("").cmp(b.0.unwrap_or("")));
-    let mark = rendered.len();
-    out.push('<');
-    push_qname(out, e.prefix(), e.local_name());
-    for (p, uri) in &decls {
-        match p {
-            Some(p) => {
-                out.push_str(" xmlns:");
-                out.push_str(p);
-            }
-            None => out.push_str(" xmlns"),
-        }
-        out.push_str("=\"");
-        escape_attr_into(uri, out);
-        out.push('"');
-        rendered.push((p.map(str::to_owned), (*uri).to_owned()));
-    }
-    let mut attrs: Vec<&Attribute> = e.attributes().iter().collect();
-    attrs.sort_by(|a, b| {
-        (a.ns.as_deref().unwrap_or(""), a.local.as_str())
-            .cmp(&(b.ns.as_deref().unwrap_or(""), b.local.as_str()))
+    out.put(s.get(last..).unwrap_or_default());
+}
+
+fn escape_text_into<S: Sink + ?Sized>(s: &str, out: &mut S) {
+    escape_into(s, out, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'\r' => Some("&#xD;"),
+        _ => None,
     });
-    for a in attrs {
-        out.push(' ');
-        push_qname(out, a.prefix.as_deref(), &a.local);
-        out.push_str("=\"");
-        escape_attr_into(&a.value, out);
-        out.push('"');
-    }
-    out.push('>');
-    let doc = e.document();
-    for &c in e.child_nodes() {
-        if Some(c) == opts.exclude {
-            continue;
-        }
-        match doc.node(c).map(|n| &n.kind) {
-            Some(NodeKind::Element(_)) => {
-                if let Some(ce) = doc.element(c) {
-                    write_element(ce, opts, inclusive, rendered, out);
-                }
-            }
-            Some(NodeKind::Text(t)) => escape_text_into(t, out),
-            Some(NodeKind::Comment(t)) if opts.with_comments => {
-                out.push_str("<!--");
-                out.push_str(t);
-                out.push_str("-->");
-            }
-            Some(NodeKind::Comment(_)) => {}
-            Some(NodeKind::Pi { target, data }) => {
-                out.push_str("<?");
-                out.push_str(target);
-                if !data.is_empty() {
-                    out.push(' ');
-                    out.push_str(data);
-                }
-                out.push_str("?>");
-            }
-            None => {}
-        }
-    }
-    out.push_str("</");
-    push_qname(out, e.prefix(), e.local_name());
-    out.push('>');
-    rendered.truncate(mark);
 }
 
-fn push_qname(out: &mut String, prefix: Option<&str>, local: &str) {
-    if let Some(p) = prefix {
-        out.push_str(p);
-        out.push(':');
-    }
-    out.push_str(local);
-}
-
-fn escape_text_into(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
-}
-
-fn escape_attr_into(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#x9;"),
-            '\n' => out.push_str("&#xA;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
+fn escape_attr_into<S: Sink + ?Sized>(s: &str, out: &mut S) {
+    escape_into(s, out, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'"' => Some("&quot;"),
+        b'\t' => Some("&#x9;"),
+        b'\n' => Some("&#xA;"),
+        b'\r' => Some("&#xD;"),
+        _ => None,
+    });
 }
 
 #[cfg(test)]

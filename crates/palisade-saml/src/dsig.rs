@@ -13,7 +13,9 @@
 
 use base64::Engine;
 
-use crate::c14n::{C14nOptions, EXC_C14N, EXC_C14N_WITH_COMMENTS, canonicalize};
+use crate::c14n::{
+    C14nOptions, DigestSink, EXC_C14N, EXC_C14N_WITH_COMMENTS, canonicalize, canonicalize_into,
+};
 use crate::error::{Error, Result};
 use crate::keys::{AlgorithmPolicy, Digest, SignatureAlgorithm, SigningKey, TrustedCert, b64_decode_ws};
 use crate::xml::{Document, Element, Limits, NodeId, escape_attr};
@@ -222,7 +224,7 @@ pub fn verify_element<'d>(
         .attr("ID")
         .filter(|v| !v.is_empty())
         .ok_or(Error::Missing("ID attribute of the signed element"))?;
-    let p = parse_signature(sig, policy)?;
+    let mut p = parse_signature(sig, policy)?;
     let expected = format!("#{id}");
     if p.reference_uri != expected {
         return Err(Error::ReferenceMismatch { found: p.reference_uri, expected: id.to_owned() });
@@ -231,17 +233,19 @@ pub fn verify_element<'d>(
     // `#ID` reference never includes comments).
     let opts = C14nOptions {
         with_comments: false,
-        inclusive_prefixes: p.exc_prefixes.clone(),
+        inclusive_prefixes: std::mem::take(&mut p.exc_prefixes),
         exclude: Some(sig.node_id()),
     };
-    let canonical = canonicalize(element, &opts);
-    let digest = p.digest.digest(canonical.as_bytes());
-    if !palisade_core::ct_eq(&digest, &p.digest_value) {
+    // The canonical form streams straight into the hash.
+    let mut sink = DigestSink::new(p.digest.algorithm());
+    canonicalize_into(element, &opts, &mut sink);
+    let digest = sink.finish();
+    if !palisade_core::ct_eq(digest.as_ref(), &p.digest_value) {
         return Err(Error::DigestMismatch);
     }
     let si_opts = C14nOptions {
         with_comments: p.c14n_method == EXC_C14N_WITH_COMMENTS,
-        inclusive_prefixes: p.c14n_prefixes.clone(),
+        inclusive_prefixes: std::mem::take(&mut p.c14n_prefixes),
         exclude: None,
     };
     let signed_info = canonicalize(p.signed_info, &si_opts);

@@ -4,7 +4,9 @@
 //! A certificate found in a message's `KeyInfo` is never trusted by itself.
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey};
+use std::sync::{Arc, OnceLock};
+
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, ParsedPublicKey, RsaKeyPair};
 use base64::Engine;
 use palisade_core::SecretBytes;
 use serde::Deserialize;
@@ -65,14 +67,17 @@ impl Digest {
         }
     }
 
-    pub(crate) fn digest(self, data: &[u8]) -> Vec<u8> {
-        let alg = match self {
+    pub(crate) fn algorithm(self) -> &'static aws_lc_rs::digest::Algorithm {
+        match self {
             Digest::Sha1 => &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
             Digest::Sha256 => &aws_lc_rs::digest::SHA256,
             Digest::Sha384 => &aws_lc_rs::digest::SHA384,
             Digest::Sha512 => &aws_lc_rs::digest::SHA512,
-        };
-        aws_lc_rs::digest::digest(alg, data).as_ref().to_vec()
+        }
+    }
+
+    pub(crate) fn digest(self, data: &[u8]) -> Vec<u8> {
+        aws_lc_rs::digest::digest(self.algorithm(), data).as_ref().to_vec()
     }
 }
 
@@ -143,14 +148,69 @@ const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_P384: &str = "1.3.132.0.34";
 const OID_P521: &str = "1.3.132.0.35";
 
+/// Number of distinct verification algorithms a key can be used with (see [`verification_params`]).
+const PARAM_SLOTS: usize = 7;
+
 /// A certificate configured as trusted to sign for an IdP (or, in the other direction, the SP).
-#[derive(Clone, PartialEq, Eq)]
+///
+/// The public key is parsed into the crypto backend's key object once, when the certificate is
+/// configured (for the key's usual algorithm; other allowed algorithms on first use), and the
+/// parsed objects are shared by clones — a verification never re-parses the key.
+#[derive(Clone)]
 pub struct TrustedCert {
     der: Vec<u8>,
     /// The subjectPublicKey bits (PKCS#1 RSAPublicKey or an EC point).
     public_key: Vec<u8>,
     kind: PublicKeyKind,
     subject: String,
+    /// Parsed keys, one slot per verification algorithm; `None` when the backend refused the key.
+    parsed: Arc<[OnceLock<Option<ParsedPublicKey>>; PARAM_SLOTS]>,
+}
+
+impl PartialEq for TrustedCert {
+    fn eq(&self, other: &Self) -> bool {
+        // Everything else is derived from the DER.
+        self.der == other.der
+    }
+}
+
+impl Eq for TrustedCert {}
+
+/// The backend algorithm for `kind` verifying `alg`, and its cache slot. Key-size policy is
+/// checked by the caller.
+fn verification_params(
+    kind: &PublicKeyKind,
+    alg: SignatureAlgorithm,
+) -> Result<(usize, &'static dyn signature::VerificationAlgorithm)> {
+    Ok(match (kind, alg) {
+        (PublicKeyKind::Rsa { bits }, a) => {
+            let weak = *bits < 2048;
+            match (a, weak) {
+                (SignatureAlgorithm::RsaSha1, true) => {
+                    (0, &signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY)
+                }
+                (SignatureAlgorithm::RsaSha1, false) => {
+                    (1, &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY)
+                }
+                (SignatureAlgorithm::RsaSha256, true) => {
+                    (2, &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY)
+                }
+                (SignatureAlgorithm::RsaSha256, false) => (3, &signature::RSA_PKCS1_2048_8192_SHA256),
+                (SignatureAlgorithm::RsaSha384, _) => (4, &signature::RSA_PKCS1_2048_8192_SHA384),
+                (SignatureAlgorithm::RsaSha512, true) => {
+                    (5, &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY)
+                }
+                (SignatureAlgorithm::RsaSha512, false) => (6, &signature::RSA_PKCS1_2048_8192_SHA512),
+                _ => return Err(Error::Key("an RSA key cannot verify an ECDSA signature".into())),
+            }
+        }
+        (PublicKeyKind::Ec { curve }, a) => match (curve, a) {
+            (EcCurve::P256, SignatureAlgorithm::EcdsaSha256) => (0, &signature::ECDSA_P256_SHA256_FIXED),
+            (EcCurve::P384, SignatureAlgorithm::EcdsaSha384) => (0, &signature::ECDSA_P384_SHA384_FIXED),
+            (EcCurve::P521, SignatureAlgorithm::EcdsaSha512) => (0, &signature::ECDSA_P521_SHA512_FIXED),
+            _ => return Err(Error::Key("EC key and signature algorithm do not match".into())),
+        },
+    })
 }
 
 impl std::fmt::Debug for TrustedCert {
@@ -191,7 +251,33 @@ impl TrustedCert {
             }
             other => return Err(Error::Key(format!("unsupported public key algorithm {other}"))),
         };
-        Ok(Self { der: der.to_vec(), public_key, kind, subject: cert.tbs_certificate.subject.to_string() })
+        let this = Self {
+            der: der.to_vec(),
+            public_key,
+            kind,
+            subject: cert.tbs_certificate.subject.to_string(),
+            parsed: Arc::new(std::array::from_fn(|_| OnceLock::new())),
+        };
+        // Parse the key for its usual algorithm now, at configuration time.
+        let usual = match this.kind {
+            PublicKeyKind::Rsa { .. } => SignatureAlgorithm::RsaSha256,
+            PublicKeyKind::Ec { curve: EcCurve::P256 } => SignatureAlgorithm::EcdsaSha256,
+            PublicKeyKind::Ec { curve: EcCurve::P384 } => SignatureAlgorithm::EcdsaSha384,
+            PublicKeyKind::Ec { curve: EcCurve::P521 } => SignatureAlgorithm::EcdsaSha512,
+        };
+        if let Ok((slot, params)) = verification_params(&this.kind, usual) {
+            this.parsed_key(slot, params);
+        }
+        Ok(this)
+    }
+
+    /// The backend key object for `params` (parsed on first use, then cached).
+    fn parsed_key(
+        &self,
+        slot: usize,
+        params: &'static dyn signature::VerificationAlgorithm,
+    ) -> Option<&ParsedPublicKey> {
+        self.parsed.get(slot)?.get_or_init(|| ParsedPublicKey::new(params, &self.public_key).ok()).as_ref()
     }
 
     /// From PEM text (the first `CERTIFICATE` block) or bare base64 (as in metadata).
@@ -246,40 +332,16 @@ impl TrustedCert {
         sig: &[u8],
         policy: &AlgorithmPolicy,
     ) -> Result<()> {
-        let params: &'static dyn signature::VerificationAlgorithm = match (&self.kind, alg) {
-            (PublicKeyKind::Rsa { bits }, _) if *bits < 1024 => return Err(Error::WeakKey { bits: *bits }),
-            (PublicKeyKind::Rsa { bits }, _) if *bits < 2048 && !policy.allow_weak_rsa_keys => {
+        match &self.kind {
+            PublicKeyKind::Rsa { bits } if *bits < 1024 => return Err(Error::WeakKey { bits: *bits }),
+            PublicKeyKind::Rsa { bits } if *bits < 2048 && !policy.allow_weak_rsa_keys => {
                 return Err(Error::WeakKey { bits: *bits });
             }
-            (PublicKeyKind::Rsa { bits }, a) => {
-                let weak = *bits < 2048;
-                match (a, weak) {
-                    (SignatureAlgorithm::RsaSha1, true) => {
-                        &signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY
-                    }
-                    (SignatureAlgorithm::RsaSha1, false) => {
-                        &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY
-                    }
-                    (SignatureAlgorithm::RsaSha256, true) => {
-                        &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
-                    }
-                    (SignatureAlgorithm::RsaSha256, false) => &signature::RSA_PKCS1_2048_8192_SHA256,
-                    (SignatureAlgorithm::RsaSha384, _) => &signature::RSA_PKCS1_2048_8192_SHA384,
-                    (SignatureAlgorithm::RsaSha512, true) => {
-                        &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY
-                    }
-                    (SignatureAlgorithm::RsaSha512, false) => &signature::RSA_PKCS1_2048_8192_SHA512,
-                    _ => return Err(Error::Key("an RSA key cannot verify an ECDSA signature".into())),
-                }
-            }
-            (PublicKeyKind::Ec { curve }, a) => match (curve, a) {
-                (EcCurve::P256, SignatureAlgorithm::EcdsaSha256) => &signature::ECDSA_P256_SHA256_FIXED,
-                (EcCurve::P384, SignatureAlgorithm::EcdsaSha384) => &signature::ECDSA_P384_SHA384_FIXED,
-                (EcCurve::P521, SignatureAlgorithm::EcdsaSha512) => &signature::ECDSA_P521_SHA512_FIXED,
-                _ => return Err(Error::Key("EC key and signature algorithm do not match".into())),
-            },
-        };
-        UnparsedPublicKey::new(params, &self.public_key).verify(msg, sig).map_err(|_| Error::BadSignature)
+            _ => {}
+        }
+        let (slot, params) = verification_params(&self.kind, alg)?;
+        let key = self.parsed_key(slot, params).ok_or(Error::BadSignature)?;
+        key.verify_sig(msg, sig).map_err(|_| Error::BadSignature)
     }
 }
 
@@ -439,10 +501,14 @@ fn rsa_modulus_bits(pkcs1: &[u8]) -> Result<usize> {
 
 /// Decodes base64 ignoring whitespace.
 pub(crate) fn b64_decode_ws(s: &str) -> Result<Vec<u8>> {
-    let clean: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(clean.as_bytes())
-        .map_err(|e| Error::Encoding(format!("base64: {e}")))
+    let engine = base64::engine::general_purpose::STANDARD;
+    let decoded = if s.bytes().any(|b| b.is_ascii_whitespace()) {
+        let clean: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        engine.decode(&clean)
+    } else {
+        engine.decode(s.as_bytes())
+    };
+    decoded.map_err(|e| Error::Encoding(format!("base64: {e}")))
 }
 
 /// The DER of the first PEM block with `label`.

@@ -20,6 +20,7 @@
 //! ```
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
@@ -125,7 +126,7 @@ pub struct NsDecl {
 pub(crate) struct ElementData {
     pub(crate) prefix: Option<String>,
     pub(crate) local: String,
-    pub(crate) ns: Option<String>,
+    pub(crate) ns: Option<Arc<str>>,
     pub(crate) ns_decls: Vec<NsDecl>,
     pub(crate) attrs: Vec<Attribute>,
     /// Byte offset just after the start tag.
@@ -198,6 +199,14 @@ fn resolve_entity(name: &str) -> Result<char, XmlError> {
     }
 }
 
+/// Whether `s` holds a character XML 1.0 does not allow (checked bytewise for plain ASCII).
+fn has_invalid_char(s: &str) -> bool {
+    if s.bytes().all(|b| (0x20..0x80).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r')) {
+        return false;
+    }
+    s.chars().any(|c| !is_xml_char(c))
+}
+
 fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
@@ -205,6 +214,9 @@ fn is_xml_char(c: char) -> bool {
 /// Attribute-value normalization (XML 1.0 §3.3.3, CDATA type): literal whitespace characters
 /// become spaces, references are resolved (a `&#10;` stays a line feed).
 fn normalize_attr(raw: &str, position: u64) -> Result<String, XmlError> {
+    if has_invalid_char(raw) {
+        return Err(malformed(position, "character not allowed in XML (attribute value)"));
+    }
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(i) = rest.find(['&', '\r', '\n', '\t', '<']) {
@@ -246,6 +258,13 @@ fn split_qname(q: &str) -> (Option<&str>, &str) {
 }
 
 fn valid_name(n: &str) -> bool {
+    // Plain ASCII names (almost all of them) are checked bytewise.
+    if let Some((&first, rest)) = n.as_bytes().split_first()
+        && n.is_ascii()
+    {
+        return (first.is_ascii_alphabetic() || first == b'_')
+            && rest.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    }
     let mut chars = n.chars();
     match chars.next() {
         Some(c) if c.is_alphabetic() || c == '_' => {}
@@ -266,7 +285,7 @@ struct Builder<'l> {
     nodes: Vec<Node>,
     stack: Vec<NodeId>,
     /// Namespace scopes: (prefix, uri) pushed per element, with the stack length per element.
-    scopes: Vec<(Option<String>, String)>,
+    scopes: Vec<(Option<String>, Arc<str>)>,
     scope_marks: Vec<usize>,
     root: Option<NodeId>,
     ids: HashMap<String, NodeId>,
@@ -284,8 +303,24 @@ impl Builder<'_> {
             .iter()
             .rev()
             .find(|(p, _)| p.as_deref() == prefix)
-            .map(|(_, u)| u.as_str())
+            .map(|(_, u)| &**u)
             .filter(|u| !u.is_empty())
+    }
+
+    /// Like `lookup`, as a shared string (elements of one namespace share one allocation).
+    fn lookup_arc(&self, prefix: Option<&str>) -> Option<Arc<str>> {
+        match prefix {
+            Some("xml") => return Some(Arc::from(XML_NS)),
+            Some("xmlns") => return Some(Arc::from(XMLNS_NS)),
+            _ => {}
+        }
+        self.scopes
+            .iter()
+            .rev()
+            .find(|(p, _)| p.as_deref() == prefix)
+            .map(|(_, u)| u)
+            .filter(|u| !u.is_empty())
+            .cloned()
     }
 
     fn push_node(&mut self, kind: NodeKind, position: u64) -> Result<NodeId, XmlError> {
@@ -342,11 +377,12 @@ impl Builder<'_> {
         if self.stack.len() >= self.limits.max_depth {
             return Err(XmlError::Limit { what: "element depth", limit: self.limits.max_depth });
         }
-        let qname = std::str::from_utf8(e.name().as_ref()).map_err(|_| XmlError::NotUtf8)?.to_owned();
-        if !valid_qname(&qname) {
+        let name = e.name();
+        let qname = std::str::from_utf8(name.as_ref()).map_err(|_| XmlError::NotUtf8)?;
+        if !valid_qname(qname) {
             return Err(malformed(position, format!("invalid element name {qname:?}")));
         }
-        let mut raw_attrs: Vec<(String, String)> = Vec::new();
+        let mut raw_attrs: Vec<(&str, String)> = Vec::new();
         for a in e.attributes().with_checks(true) {
             let a = a.map_err(|err| malformed(position, err.to_string()))?;
             if raw_attrs.len() >= self.limits.max_attributes {
@@ -355,8 +391,8 @@ impl Builder<'_> {
                     limit: self.limits.max_attributes,
                 });
             }
-            let key = std::str::from_utf8(a.key.as_ref()).map_err(|_| XmlError::NotUtf8)?.to_owned();
-            if !valid_qname(&key) {
+            let key = std::str::from_utf8(a.key.into_inner()).map_err(|_| XmlError::NotUtf8)?;
+            if !valid_qname(key) {
                 return Err(malformed(position, format!("invalid attribute name {key:?}")));
             }
             let raw = std::str::from_utf8(&a.value).map_err(|_| XmlError::NotUtf8)?;
@@ -367,11 +403,11 @@ impl Builder<'_> {
         }
         self.scope_marks.push(self.scopes.len());
         let mut ns_decls = Vec::new();
-        let mut plain = Vec::new();
+        let mut plain = Vec::with_capacity(raw_attrs.len());
         for (key, value) in raw_attrs {
             if key == "xmlns" {
-                ns_decls.push(NsDecl { prefix: None, uri: value.clone() });
-                self.scopes.push((None, value));
+                self.scopes.push((None, Arc::from(value.as_str())));
+                ns_decls.push(NsDecl { prefix: None, uri: value });
             } else if let Some(p) = key.strip_prefix("xmlns:") {
                 if value.is_empty() {
                     return Err(malformed(
@@ -385,22 +421,20 @@ impl Builder<'_> {
                 {
                     return Err(malformed(position, format!("illegal binding of prefix {p:?}")));
                 }
-                ns_decls.push(NsDecl { prefix: Some(p.to_owned()), uri: value.clone() });
-                self.scopes.push((Some(p.to_owned()), value));
+                self.scopes.push((Some(p.to_owned()), Arc::from(value.as_str())));
+                ns_decls.push(NsDecl { prefix: Some(p.to_owned()), uri: value });
             } else {
                 plain.push((key, value));
             }
         }
-        let (prefix, local) = split_qname(&qname);
+        let (prefix, local) = split_qname(qname);
         let ns = match prefix {
-            Some(p) => {
-                Some(self.lookup(Some(p)).ok_or_else(|| XmlError::UnboundPrefix(p.to_owned()))?.to_owned())
-            }
-            None => self.lookup(None).map(str::to_owned),
+            Some(p) => Some(self.lookup_arc(Some(p)).ok_or_else(|| XmlError::UnboundPrefix(p.to_owned()))?),
+            None => self.lookup_arc(None),
         };
         let mut attrs: Vec<Attribute> = Vec::with_capacity(plain.len());
         for (key, value) in plain {
-            let (ap, al) = split_qname(&key);
+            let (ap, al) = split_qname(key);
             let ans = match ap {
                 Some(p) => Some(
                     self.lookup(Some(p)).ok_or_else(|| XmlError::UnboundPrefix(p.to_owned()))?.to_owned(),
@@ -499,15 +533,22 @@ impl Document {
                     if raw.contains("]]>") {
                         return Err(malformed(position, "']]>' in text"));
                     }
-                    if raw.chars().any(|c| !is_xml_char(c)) {
+                    if has_invalid_char(raw) {
                         return Err(malformed(position, "character not allowed in XML"));
                     }
-                    let mut s = String::with_capacity(raw.len());
-                    normalize_eol(raw, &mut s);
+                    let normalized;
+                    let s: &str = if raw.contains('\r') {
+                        let mut n = String::with_capacity(raw.len());
+                        normalize_eol(raw, &mut n);
+                        normalized = n;
+                        &normalized
+                    } else {
+                        raw
+                    };
                     if b.stack.is_empty() && !s.chars().all(|c| matches!(c, ' ' | '\t' | '\n')) {
                         return Err(malformed(position, "text outside the root element"));
                     }
-                    b.add_text(&s)?;
+                    b.add_text(s)?;
                 }
                 Event::GeneralRef(r) => {
                     if b.stack.is_empty() {
@@ -523,6 +564,9 @@ impl Document {
                         return Err(malformed(position, "CDATA outside the root element"));
                     }
                     let raw = std::str::from_utf8(&t).map_err(|_| XmlError::NotUtf8)?;
+                    if has_invalid_char(raw) {
+                        return Err(malformed(position, "character not allowed in XML (CDATA)"));
+                    }
                     let mut s = String::with_capacity(raw.len());
                     normalize_eol(raw, &mut s);
                     b.add_text(&s)?;
@@ -530,6 +574,9 @@ impl Document {
                 Event::Comment(t) => {
                     b.flush_text(position)?;
                     let raw = std::str::from_utf8(&t).map_err(|_| XmlError::NotUtf8)?;
+                    if has_invalid_char(raw) {
+                        return Err(malformed(position, "character not allowed in XML (comment)"));
+                    }
                     let mut s = String::with_capacity(raw.len());
                     normalize_eol(raw, &mut s);
                     b.push_node(NodeKind::Comment(s), position)?;
@@ -541,6 +588,12 @@ impl Document {
                         return Err(malformed(position, "misplaced XML declaration"));
                     }
                     let raw = std::str::from_utf8(p.content()).map_err(|_| XmlError::NotUtf8)?;
+                    if has_invalid_char(raw) {
+                        return Err(malformed(
+                            position,
+                            "character not allowed in XML (processing instruction)",
+                        ));
+                    }
                     let mut data = String::new();
                     normalize_eol(raw.trim_start(), &mut data);
                     b.push_node(NodeKind::Pi { target, data }, position)?;

@@ -21,37 +21,104 @@ pub const XENC_NS: &str = "http://www.w3.org/2001/04/xmlenc#";
 /// The XML Encryption 1.1 namespace.
 pub const XENC11_NS: &str = "http://www.w3.org/2009/xmlenc11#";
 
-/// The SP's private key for encrypted assertions (RSA, PKCS#8, 2048-8192 bits).
+/// The SP's private key for encrypted assertions: RSA, PKCS#8, 2048-8192 bits — or, only through
+/// the explicit [`DecryptionKey::from_pem_allowing_weak_rsa`] opt-in, a legacy 1024-2047-bit key.
 pub struct DecryptionKey {
-    key: PrivateDecryptingKey,
+    inner: KeyInner,
+}
+
+enum KeyInner {
+    /// 2048-8192 bits: aws-lc-rs (the default and only path for sound keys).
+    Standard(PrivateDecryptingKey),
+    /// 1024-2047 bits, opted into: RustCrypto `rsa` 0.10, because aws-lc-rs refuses keys below
+    /// 2048 bits for decryption. Its arithmetic is constant-time with blinding, and PKCS#1 v1.5
+    /// uses implicit rejection, so a failed unwrap gives no padding oracle.
+    Weak(Box<rsa::PrivateKey>),
 }
 
 impl std::fmt::Debug for DecryptionKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DecryptionKey").field("bits", &self.key.key_size_bits()).finish_non_exhaustive()
+        f.debug_struct("DecryptionKey").field("bits", &self.bits()).finish_non_exhaustive()
     }
 }
 
+/// Key transport algorithms, resolved from `EncryptionMethod` before the key is touched.
+enum KeyTransport {
+    OaepSha1,
+    OaepSha256,
+    Pkcs1v15,
+}
+
 impl DecryptionKey {
-    /// From PKCS#8 DER.
+    /// From PKCS#8 DER (RSA, 2048-8192 bits).
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
         let key = PrivateDecryptingKey::from_pkcs8(der).map_err(|e| {
             Error::Key(format!("decryption key must be an RSA PKCS#8 key of 2048-8192 bits ({e})"))
         })?;
-        Ok(Self { key })
+        Ok(Self { inner: KeyInner::Standard(key) })
     }
 
-    /// From PEM (`PRIVATE KEY`).
+    /// From PEM (`PRIVATE KEY`, PKCS#8; RSA, 2048-8192 bits).
     pub fn from_pem(pem: &str) -> Result<Self> {
         Self::from_pkcs8_der(&pem_decode(pem, "PRIVATE KEY")?)
+    }
+
+    /// Like [`DecryptionKey::from_pem`], but also accepts a **legacy RSA key of 1024-2047 bits**
+    /// (PKCS#8 or PKCS#1, under a `PRIVATE KEY` or `RSA PRIVATE KEY` label), for an SP that must
+    /// keep interoperating with an IdP configured with such a key. A key below 2048 bits no longer
+    /// protects assertions against a well-funded attacker: rotate it. Keys of 2048 bits and more
+    /// take the same path as `from_pem`; keys below 1024 bits are refused.
+    ///
+    /// ```
+    /// # let pem = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"),
+    /// #     "/../../../shared/conformance/saml/python3-saml/sp_key_settings8.pem")).unwrap();
+    /// use palisade_saml::DecryptionKey;
+    /// assert!(DecryptionKey::from_pem(&pem).is_err()); // RSA-1024: refused by default
+    /// let key = DecryptionKey::from_pem_allowing_weak_rsa(&pem)?;
+    /// assert_eq!(key.bits(), 1024);
+    /// # Ok::<(), palisade_saml::Error>(())
+    /// ```
+    pub fn from_pem_allowing_weak_rsa(pem: &str) -> Result<Self> {
+        if let Ok(k) = Self::from_pem(pem) {
+            return Ok(k);
+        }
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::pkcs8::DecodePrivateKey;
+        use rsa::traits::PublicKeyParts;
+        let parsed = match pem_decode(pem, "PRIVATE KEY") {
+            Ok(der) => rsa::PrivateKey::from_pkcs8_der(&der)
+                .ok()
+                .or_else(|| rsa::PrivateKey::from_pkcs1_der(&der).ok()),
+            Err(_) => pem_decode(pem, "RSA PRIVATE KEY")
+                .ok()
+                .and_then(|der| rsa::PrivateKey::from_pkcs1_der(&der).ok()),
+        };
+        let key = parsed.ok_or_else(|| {
+            Error::Key("decryption key is not an RSA private key (PKCS#8 or PKCS#1 PEM)".into())
+        })?;
+        let bits = key.n().bit_width_vartime() as usize;
+        if !(1024..2048).contains(&bits) {
+            return Err(Error::Key(format!(
+                "decryption key of {bits} bits: legacy keys must have 1024-2047 bits, sound ones 2048-8192"
+            )));
+        }
+        tracing::warn!(bits, "SAML SP decryption key below 2048 bits accepted by explicit opt-in");
+        Ok(Self { inner: KeyInner::Weak(Box::new(key)) })
+    }
+
+    /// The key size in bits.
+    pub fn bits(&self) -> usize {
+        use rsa::traits::PublicKeyParts;
+        match &self.inner {
+            KeyInner::Standard(k) => k.key_size_bits(),
+            KeyInner::Weak(k) => k.n().bit_width_vartime() as usize,
+        }
     }
 
     fn unwrap_key(&self, method: Element<'_>, cipher: &[u8], allow_rsa1_5: bool) -> Result<Vec<u8>> {
         let alg =
             method.attr("Algorithm").ok_or(Error::Missing("EncryptedKey EncryptionMethod Algorithm"))?;
-        let fail = |_| Error::Decryption("key transport decryption failed".into());
-        let mut out = vec![0u8; self.key.key_size_bytes()];
-        let n = match alg {
+        let transport = match alg {
             "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"
             | "http://www.w3.org/2009/xmlenc11#rsa-oaep" => {
                 if method.child(XENC_NS, "OAEPparams").is_some_and(|p| !p.text().trim().is_empty()) {
@@ -65,30 +132,51 @@ impl DecryptionKey {
                     .child(XENC11_NS, "MGF")
                     .and_then(|m| m.attr("Algorithm"))
                     .unwrap_or("http://www.w3.org/2009/xmlenc11#mgf1sha1");
-                let params = match (digest, mgf) {
+                match (digest, mgf) {
                     (crate::keys::DIGEST_SHA1, "http://www.w3.org/2009/xmlenc11#mgf1sha1") => {
-                        &OAEP_SHA1_MGF1SHA1
+                        KeyTransport::OaepSha1
                     }
                     (crate::keys::DIGEST_SHA256, "http://www.w3.org/2009/xmlenc11#mgf1sha256") => {
-                        &OAEP_SHA256_MGF1SHA256
+                        KeyTransport::OaepSha256
                     }
                     (d, m) => {
                         return Err(Error::Decryption(format!(
                             "OAEP digest {d} with MGF {m} is not supported"
                         )));
                     }
-                };
-                let k = OaepPrivateDecryptingKey::new(self.key.clone()).map_err(fail)?;
-                k.decrypt(params, cipher, &mut out, None).map_err(fail)?.len()
+                }
             }
-            "http://www.w3.org/2001/04/xmlenc#rsa-1_5" if allow_rsa1_5 => {
-                let k = Pkcs1PrivateDecryptingKey::new(self.key.clone()).map_err(fail)?;
-                k.decrypt(cipher, &mut out).map_err(fail)?.len()
-            }
+            "http://www.w3.org/2001/04/xmlenc#rsa-1_5" if allow_rsa1_5 => KeyTransport::Pkcs1v15,
             other => return Err(Error::AlgorithmNotAllowed(other.to_owned())),
         };
-        out.truncate(n);
-        Ok(out)
+        let fail = || Error::Decryption("key transport decryption failed".into());
+        match &self.inner {
+            KeyInner::Standard(key) => {
+                let mut out = vec![0u8; key.key_size_bytes()];
+                let n = match transport {
+                    KeyTransport::OaepSha1 | KeyTransport::OaepSha256 => {
+                        let params = match transport {
+                            KeyTransport::OaepSha256 => &OAEP_SHA256_MGF1SHA256,
+                            _ => &OAEP_SHA1_MGF1SHA1,
+                        };
+                        let k = OaepPrivateDecryptingKey::new(key.clone()).map_err(|_| fail())?;
+                        k.decrypt(params, cipher, &mut out, None).map_err(|_| fail())?.len()
+                    }
+                    KeyTransport::Pkcs1v15 => {
+                        let k = Pkcs1PrivateDecryptingKey::new(key.clone()).map_err(|_| fail())?;
+                        k.decrypt(cipher, &mut out).map_err(|_| fail())?.len()
+                    }
+                };
+                out.truncate(n);
+                Ok(out)
+            }
+            KeyInner::Weak(key) => match transport {
+                KeyTransport::OaepSha1 => key.decrypt(rsa::Oaep::<rsa_sha1::Sha1>::new(), cipher),
+                KeyTransport::OaepSha256 => key.decrypt(rsa::Oaep::<rsa::sha2::Sha256>::new(), cipher),
+                KeyTransport::Pkcs1v15 => key.decrypt(rsa::Pkcs1v15Encrypt, cipher),
+            }
+            .map_err(|_| fail()),
+        }
     }
 }
 
