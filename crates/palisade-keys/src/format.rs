@@ -135,9 +135,15 @@ impl Header {
     /// Serializes the header.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len());
+        self.write_to(&mut out);
+        out
+    }
+
+    /// Appends the serialized header to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(MAGIC);
         out.push(ALG_AES256GCM_HKDF_COMMIT);
-        self.encode_layer(&mut out);
+        self.encode_layer(out);
         out.extend_from_slice(&self.key_version.to_be_bytes());
         out.push(u8::try_from(self.provider.len()).unwrap_or(u8::MAX));
         out.extend_from_slice(self.provider.as_bytes());
@@ -147,7 +153,6 @@ impl Header {
         out.extend_from_slice(&self.commitment);
         out.extend_from_slice(&self.segment_size.to_be_bytes());
         out.extend_from_slice(&self.nonce_prefix);
-        out
     }
 
     /// Serialized length in bytes.

@@ -382,6 +382,9 @@ impl KeyManager {
     }
 
     fn require_enabled(kr: &Keyring) -> Result<()> {
+        if kr.state == KeyringState::Enabled {
+            return Ok(());
+        }
         let owner = kr.owner.to_string();
         match kr.state {
             KeyringState::Enabled => Ok(()),
@@ -791,11 +794,17 @@ impl KeyManager {
 
     fn kek_for_open<'a>(&self, entry: &'a Loaded, version: u32) -> Result<&'a dyn AeadKey> {
         let kr = &entry.keyring;
-        let owner = kr.owner.to_string();
         Self::require_enabled(kr).map_err(|e| match e {
             Error::KeyDestroyed { owner, .. } => Error::KeyDestroyed { owner, version },
             other => other,
         })?;
+        if version >= kr.min_decryption_version
+            && let Some(k) = entry.keks.get(&version)
+        {
+            // Fast path: only usable versions were unwrapped into the cache entry.
+            return Ok(k.as_ref());
+        }
+        let owner = kr.owner.to_string();
         match kr.version(version) {
             None => Err(Error::UnknownVersion { owner, version }),
             Some(v) if v.wrapped.is_none() => Err(Error::KeyDestroyed { owner, version }),
@@ -829,7 +838,7 @@ impl KeyManager {
         ctx: &SealContext,
         layer: Layer,
         period: Option<PeriodRef>,
-    ) -> Result<(Header, SegmentKey)> {
+    ) -> Result<SegmentKey> {
         let owner = owner_of(ctx, layer, period);
         let entry = match (self.primary_for_wrap(&owner).await, &owner) {
             (Err(Error::NoSuchPeriodKey(_)), KeyOwner::Period(p)) => {
@@ -845,7 +854,7 @@ impl KeyManager {
             .ok_or_else(|| Error::UnknownVersion { owner: owner.to_string(), version })?;
         // One CSPRNG call: data key, message id, nonce prefix, wrap nonce.
         let mut rnd = Zeroizing::new([0u8; 32 + MESSAGE_ID_LEN + NONCE_PREFIX_LEN + NONCE_LEN]);
-        palisade_core::random::fill(rnd.as_mut())?;
+        self.inner.backend.fill_random(rnd.as_mut()).map_err(|_| Error::Crypto("random generator failed"))?;
         let (dek, rest) = rnd.split_at(32);
         let (message_id, rest) = rest.split_at(MESSAGE_ID_LEN);
         let (nonce_prefix, wrap_nonce) = rest.split_at(NONCE_PREFIX_LEN);
@@ -873,17 +882,18 @@ impl KeyManager {
             nonce_prefix,
         };
         let aad = header.data_aad(ctx)?;
-        Ok((header.clone(), SegmentKey::new(data_key, header, aad)))
+        Ok(SegmentKey::new(data_key, header, aad))
     }
 
     /// Unwraps the data key of `header` and checks the commitment.
-    async fn begin_open(&self, ctx: &SealContext, header: &Header) -> Result<SegmentKey> {
+    async fn begin_open(&self, ctx: &SealContext, header: Header) -> Result<SegmentKey> {
         let owner = owner_of(ctx, header.layer, header.period);
+        let version = header.key_version;
         let result = self.begin_open_inner(&owner, ctx, header).await;
         if let Err(e) = &result
             && e.class() == palisade_core::ErrorClass::Rejected
         {
-            self.emit(KeyOp::OpenRejected, &owner, Some(header.key_version), Some(e.to_string()));
+            self.emit(KeyOp::OpenRejected, &owner, Some(version), Some(e.to_string()));
         }
         result
     }
@@ -892,19 +902,19 @@ impl KeyManager {
         &self,
         owner: &KeyOwner,
         ctx: &SealContext,
-        header: &Header,
+        header: Header,
     ) -> Result<SegmentKey> {
         let entry = match self.loaded(owner).await {
             Err(Error::NoSuchTenant(t)) => return Err(Error::NoSuchTenant(t)),
             other => other?,
         };
-        let dek = self.unwrap_dek(&entry, ctx, header)?;
+        let dek = self.unwrap_dek(&entry, ctx, &header)?;
         let (data_key, commitment) = self.derive(&dek, &header.message_id)?;
         if !ct_eq(&commitment, &header.commitment) {
             return Err(Error::DoesNotOpen);
         }
         let aad = header.data_aad(ctx)?;
-        Ok(SegmentKey::new(data_key, header.clone(), aad))
+        Ok(SegmentKey::new(data_key, header, aad))
     }
 
     fn unwrap_dek(&self, entry: &Loaded, ctx: &SealContext, header: &Header) -> Result<Zeroizing<Vec<u8>>> {
@@ -926,11 +936,12 @@ impl KeyManager {
         period: Option<PeriodRef>,
         plaintext: &[u8],
     ) -> Result<Vec<u8>> {
-        let (header, key) = self.begin_seal(ctx, layer, period).await?;
+        let key = self.begin_seal(ctx, layer, period).await?;
+        let header = key.header();
         let seg = usize::try_from(header.segment_size).map_err(|_| Error::Crypto("segment size"))?;
         let segments = plaintext.len().div_ceil(seg).max(1);
         let mut out = Vec::with_capacity(header.len() + plaintext.len() + segments * TAG_LEN);
-        out.extend_from_slice(&header.to_bytes());
+        header.write_to(&mut out);
         key.seal_all(plaintext, &mut out)?;
         Ok(out)
     }
@@ -945,11 +956,12 @@ impl KeyManager {
         if !expect.contains(&header.layer) {
             return Err(Error::Malformed(format!("unexpected layer {:?} here", header.layer)));
         }
-        let key = self.begin_open(ctx, &header).await?;
+        let layer = header.layer;
+        let key = self.begin_open(ctx, header).await?;
         let body = input.get(used..).unwrap_or_default();
         let mut out = Zeroizing::new(Vec::with_capacity(body.len()));
         key.open_all(body, &mut out)?;
-        Ok((header.layer, out))
+        Ok((layer, out))
     }
 
     /// Seals `plaintext` for `ctx` under the tenant's primary key (single envelope encryption).
@@ -992,14 +1004,14 @@ impl KeyManager {
     /// Starts a streaming seal under the tenant's primary key, for payloads too large to hold in
     /// memory. Write [`StreamSealer::header`] first, then what `update` and `finish` produce.
     pub async fn stream_sealer(&self, ctx: &SealContext) -> Result<StreamSealer> {
-        let (_, key) = self.begin_seal(ctx, Layer::Single, None).await?;
+        let key = self.begin_seal(ctx, Layer::Single, None).await?;
         Ok(StreamSealer::new(key))
     }
 
     /// [`stream_sealer`](Self::stream_sealer) under the key of the current period (see
     /// [`seal_in_period`](Self::seal_in_period)).
     pub async fn stream_sealer_in_period(&self, ctx: &SealContext) -> Result<StreamSealer> {
-        let (_, key) = self.begin_seal(ctx, Layer::Single, Some(self.period_ref_now())).await?;
+        let key = self.begin_seal(ctx, Layer::Single, Some(self.period_ref_now())).await?;
         Ok(StreamSealer::new(key))
     }
 
@@ -1010,7 +1022,7 @@ impl KeyManager {
         if h.layer != Layer::Single {
             return Err(Error::Malformed("streaming supports single-layer ciphertexts only".to_owned()));
         }
-        let key = self.begin_open(ctx, &h).await?;
+        let key = self.begin_open(ctx, h).await?;
         Ok((StreamOpener::new(key), used))
     }
 
@@ -1037,7 +1049,8 @@ impl KeyManager {
             .keks
             .get(&version)
             .ok_or_else(|| Error::UnknownVersion { owner: owner.to_string(), version })?;
-        let nonce = palisade_core::random::array::<NONCE_LEN>()?;
+        let mut nonce = [0u8; NONCE_LEN];
+        self.inner.backend.fill_random(&mut nonce).map_err(|_| Error::Crypto("random generator failed"))?;
         let mut wrapped = Vec::with_capacity(WRAPPED_DEK_LEN);
         wrapped.extend_from_slice(&nonce);
         wrapped.extend_from_slice(&dek);
