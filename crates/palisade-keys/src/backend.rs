@@ -104,10 +104,12 @@ impl Backend {
 
     /// Fills `buf` with random bytes for data keys, message ids and nonces.
     ///
-    /// `aws-lc`: AWS-LC's `RAND_bytes`, a per-thread CTR-DRBG (AES-256) seeded and periodically
-    /// reseeded from the OS CSPRNG, with fork and VM-snapshot detection; one call costs no
-    /// system call. `rustcrypto`: the OS CSPRNG directly (`getrandom`), so the pure-Rust build
-    /// stays free of C code.
+    /// `aws-lc`: AWS-LC's `RAND_bytes`, a per-thread CTR-DRBG (AES-256) seeded from a CPU-jitter
+    /// entropy root with OS randomness (`getrandom`) mixed in, reseeded periodically, with RDRAND
+    /// prediction resistance on each call where the CPU has it, and fork and VM-snapshot
+    /// detection; no system call per record. `rustcrypto`: the OS CSPRNG directly
+    /// (`getrandom`), so the pure-Rust build stays free of C code. `ring`:
+    /// `ring::rand::SystemRandom` (`getrandom`).
     pub fn fill_random(self, buf: &mut [u8]) -> Result<(), CryptoError> {
         match self {
             #[cfg(feature = "aws-lc")]
