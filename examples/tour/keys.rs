@@ -1,8 +1,8 @@
-//! Chapter: palisade-keys — encrypt job history, rotate, read old data, shred a tenant.
+//! Chapter: palisade-keys — encrypt job history, rotate, read old data, shred an hour, shred a tenant.
 
 use std::sync::Arc;
 
-use palisade::core::{ManualClock, SealContext, SecretString, TenantId};
+use palisade::core::{Clock as _, ManualClock, SealContext, SecretString, TenantId};
 use palisade::keys::format::Header;
 use palisade::keys::vault::{Credential, CredentialVault, MemoryCredentialStore};
 use palisade::keys::{KeyManager, LocalKms, MemoryEventSink, MemoryKeyringStore};
@@ -12,8 +12,9 @@ use crate::step;
 
 pub async fn run() -> anyhow::Result<()> {
     let events = Arc::new(MemoryEventSink::new());
+    let clock = Arc::new(ManualClock::new(datetime!(2026-01-01 09:00 UTC)));
     let keys = KeyManager::builder(Arc::new(LocalKms::ephemeral()?), Arc::new(MemoryKeyringStore::new()))
-        .clock(Arc::new(ManualClock::new(datetime!(2026-01-01 09:00 UTC))))
+        .clock(clock.clone())
         .events(events.clone())
         .build()?;
     keys.init_global().await?;
@@ -60,6 +61,22 @@ pub async fn run() -> anyhow::Result<()> {
     vault.put(&acme, "salesforce", &Credential::ApiKey { key: SecretString::from("sf-live-9c1f") }).await?;
     let cred = vault.get(&acme, "salesforce").await?.ok_or_else(|| anyhow::anyhow!("missing"))?;
     step(format!("a connection credential sealed in the vault; Debug shows {:?}", cred.credential));
+
+    // Per-period keys: one key per tenant, data class and hour, that retention can destroy.
+    let hourly = |h: u32| SealContext::new(globex.clone(), "job-history", format!("job-{h}"));
+    let at_nine = keys.seal_double_in_period(&hourly(9), b"09:00 run").await?;
+    clock.advance(time::Duration::hours(1));
+    let at_ten = keys.seal_double_in_period(&hourly(10), b"10:00 run").await?;
+    let gone = keys.destroy_periods_before(&globex, Some("job-history"), clock.now()).await?;
+    match keys.open(&hourly(9), &at_nine).await {
+        Ok(_) => anyhow::bail!("a destroyed period opened"),
+        Err(e) => step(format!(
+            "retention destroyed {} hourly key(s) of globex ({}): the 09:00 run is gone ({e}); the 10:00 run still opens: {}",
+            gone.len(),
+            gone.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            String::from_utf8_lossy(&keys.open(&hourly(10), &at_ten).await?)
+        )),
+    }
 
     keys.destroy_now(&acme).await?;
     match keys.open(&job, &sealed).await {

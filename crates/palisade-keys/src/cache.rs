@@ -138,10 +138,14 @@ impl KeyCache {
         }
     }
 
-    /// Drops the entry of `owner` (after a lifecycle change, or on an eviction broadcast).
+    /// Drops the entry of `owner` (after a lifecycle change, or on an eviction broadcast). For
+    /// a tenant, its period keys' entries are dropped too.
     pub(crate) fn evict(&self, owner: &KeyOwner) {
         if let Ok(mut map) = self.map.lock() {
             map.remove(owner);
+            if let KeyOwner::Tenant(t) = owner {
+                map.retain(|o, _| !matches!(o, KeyOwner::Period(p) if &p.tenant == t));
+            }
         }
     }
 

@@ -65,6 +65,10 @@ pub enum Error {
         /// The version named by the ciphertext.
         version: u32,
     },
+    /// The ciphertext names a period key that does not exist in the key store (it was sealed
+    /// with another key store, or the store lost it).
+    #[error("there is no key {0}: the data was sealed under another key store")]
+    NoSuchPeriodKey(String),
     /// The tenant has no keyring.
     #[error("tenant {0} has no keys: create them first (`palisade keys tenant create`)")]
     NoSuchTenant(TenantId),
@@ -107,6 +111,7 @@ impl Error {
             | Error::KeyDisabled { .. }
             | Error::PendingDestruction { .. }
             | Error::VersionRetired { .. }
+            | Error::NoSuchPeriodKey(_)
             | Error::UnknownVersion { .. } => ErrorClass::Rejected,
             Error::NoSuchTenant(_)
             | Error::AlreadyExists(_)

@@ -1,7 +1,8 @@
 //! The binary ciphertext format, version 1 (specified with test vectors in `docs/formats.md`).
 //!
 //! ```text
-//! magic "PLS1" | alg u8 | layer u8 | key version u32 | provider id (u8 len) |
+//! magic "PLS1" | alg u8 | layer u8 | [period start i64 | period secs u32, if layer & 0x80] |
+//! key version u32 | provider id (u8 len) |
 //! wrapped DEK (u16 len) | message id 16 B | commitment 32 B | segment size u32 | nonce prefix 7 B
 //! | segment 0 | segment 1 | … | final segment
 //! ```
@@ -23,6 +24,8 @@ pub const MESSAGE_ID_LEN: usize = 16;
 pub const COMMITMENT_LEN: usize = 32;
 /// Length of the segment nonce prefix.
 pub const NONCE_PREFIX_LEN: usize = 7;
+/// Length of the period fields that follow a flagged layer byte.
+pub const PERIOD_LEN: usize = 12;
 /// Length of a wrapped data key: nonce (12) ‖ encrypted key (32) ‖ tag (16).
 pub const WRAPPED_DEK_LEN: usize = 60;
 /// Default plaintext bytes per segment (64 KiB).
@@ -37,6 +40,26 @@ pub const HKDF_INFO: &[u8] = b"palisade-keys/v1/key+commitment";
 pub const DATA_AAD_LABEL: &[u8] = b"palisade-keys/v1/data";
 /// Prefix of the associated data of the data-key wrap.
 pub const DEK_AAD_LABEL: &[u8] = b"palisade-keys/v1/dek";
+
+/// Flag of the layer byte: the layer's key is a period key ([`PeriodRef`] follows the byte).
+pub const LAYER_PERIOD_FLAG: u8 = 0x80;
+
+/// The period whose key wrapped a layer's data key (see
+/// [`PeriodId`](crate::keyring::PeriodId)); the tenant and data class come from the context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeriodRef {
+    /// Start of the period, Unix seconds (a multiple of `secs`).
+    pub start: i64,
+    /// Length of the period in seconds (≥ 1).
+    pub secs: u32,
+}
+
+impl PeriodRef {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.start.to_be_bytes());
+        out.extend_from_slice(&self.secs.to_be_bytes());
+    }
+}
 
 /// Which hierarchy a ciphertext layer is sealed under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,6 +98,9 @@ impl Layer {
 pub struct Header {
     /// The layer.
     pub layer: Layer,
+    /// Set when the data key is wrapped by a period key instead of the tenant key (single and
+    /// inner layers only).
+    pub period: Option<PeriodRef>,
     /// The version of the key that wrapped the data key.
     pub key_version: u32,
     /// The id of the KMS provider protecting that key (informational, e.g. `local`, `pkcs11`).
@@ -109,9 +135,15 @@ impl Header {
     /// Serializes the header.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len());
+        self.write_to(&mut out);
+        out
+    }
+
+    /// Appends the serialized header to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(MAGIC);
         out.push(ALG_AES256GCM_HKDF_COMMIT);
-        out.push(self.layer.byte());
+        self.encode_layer(out);
         out.extend_from_slice(&self.key_version.to_be_bytes());
         out.push(u8::try_from(self.provider.len()).unwrap_or(u8::MAX));
         out.extend_from_slice(self.provider.as_bytes());
@@ -121,7 +153,6 @@ impl Header {
         out.extend_from_slice(&self.commitment);
         out.extend_from_slice(&self.segment_size.to_be_bytes());
         out.extend_from_slice(&self.nonce_prefix);
-        out
     }
 
     /// Serialized length in bytes.
@@ -129,6 +160,7 @@ impl Header {
     pub fn len(&self) -> usize {
         4 + 1
             + 1
+            + if self.period.is_some() { PERIOD_LEN } else { 0 }
             + 4
             + 1
             + self.provider.len()
@@ -151,8 +183,21 @@ impl Header {
         if alg != ALG_AES256GCM_HKDF_COMMIT {
             return Err(Error::Malformed(format!("unknown algorithm id {alg}")));
         }
-        let [layer] = take_array::<1>(&mut rest, "layer")?;
-        let layer = Layer::from_byte(layer)?;
+        let [layer_byte] = take_array::<1>(&mut rest, "layer")?;
+        let layer = Layer::from_byte(layer_byte & !LAYER_PERIOD_FLAG)?;
+        let period = if layer_byte & LAYER_PERIOD_FLAG != 0 {
+            if layer == Layer::Outer {
+                return Err(Error::Malformed("an outer layer cannot use a period key".to_owned()));
+            }
+            let start = i64::from_be_bytes(take_array(&mut rest, "period start")?);
+            let secs = u32::from_be_bytes(take_array(&mut rest, "period length")?);
+            if secs == 0 || start.rem_euclid(i64::from(secs)) != 0 {
+                return Err(Error::Malformed(format!("period {start}+{secs} is not aligned")));
+            }
+            Some(PeriodRef { start, secs })
+        } else {
+            None
+        };
         let key_version = u32::from_be_bytes(take_array(&mut rest, "key version")?);
         if key_version == 0 {
             return Err(Error::Malformed("key version 0".to_owned()));
@@ -180,6 +225,7 @@ impl Header {
         let nonce_prefix = take_array(&mut rest, "nonce prefix")?;
         let h = Header {
             layer,
+            period,
             key_version,
             provider,
             wrapped_dek,
@@ -200,7 +246,7 @@ impl Header {
         aad.extend_from_slice(DATA_AAD_LABEL);
         aad.extend_from_slice(MAGIC);
         aad.push(ALG_AES256GCM_HKDF_COMMIT);
-        aad.push(self.layer.byte());
+        self.encode_layer(&mut aad);
         aad.extend_from_slice(&self.message_id);
         aad.extend_from_slice(&self.commitment);
         aad.extend_from_slice(&self.segment_size.to_be_bytes());
@@ -211,7 +257,12 @@ impl Header {
 
     /// The associated data of the data-key wrap.
     pub fn dek_aad(&self, ctx: &SealContext) -> Result<Vec<u8>> {
-        dek_aad(self.layer, self.key_version, &self.provider, &self.message_id, ctx)
+        dek_aad(self.layer, self.period, self.key_version, &self.provider, &self.message_id, ctx)
+    }
+
+    /// The layer byte (with [`LAYER_PERIOD_FLAG`] when a period key is used), then the period.
+    fn encode_layer(&self, out: &mut Vec<u8>) {
+        encode_layer(out, self.layer, self.period);
     }
 
     /// The nonce of segment `index`.
@@ -231,6 +282,7 @@ impl Header {
 /// The associated data of a data-key wrap.
 pub(crate) fn dek_aad(
     layer: Layer,
+    period: Option<PeriodRef>,
     key_version: u32,
     provider: &str,
     message_id: &[u8],
@@ -238,13 +290,23 @@ pub(crate) fn dek_aad(
 ) -> Result<Vec<u8>> {
     let mut aad = Vec::with_capacity(96);
     aad.extend_from_slice(DEK_AAD_LABEL);
-    aad.push(layer.byte());
+    encode_layer(&mut aad, layer, period);
     aad.extend_from_slice(&key_version.to_be_bytes());
     aad.push(u8::try_from(provider.len()).unwrap_or(u8::MAX));
     aad.extend_from_slice(provider.as_bytes());
     aad.extend_from_slice(message_id);
     encode_context(&mut aad, ctx)?;
     Ok(aad)
+}
+
+fn encode_layer(out: &mut Vec<u8>, layer: Layer, period: Option<PeriodRef>) {
+    match period {
+        Some(p) => {
+            out.push(layer.byte() | LAYER_PERIOD_FLAG);
+            p.encode(out);
+        }
+        None => out.push(layer.byte()),
+    }
 }
 
 /// Appends `u16 len ‖ bytes` for tenant, purpose and record.
@@ -266,6 +328,7 @@ mod tests {
     fn sample() -> Header {
         Header {
             layer: Layer::Inner,
+            period: None,
             key_version: 3,
             provider: "local".into(),
             wrapped_dek: vec![5; WRAPPED_DEK_LEN],
@@ -287,6 +350,32 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(matches!(Header::parse(&bytes[..cut]), Err(Error::Malformed(_))), "cut {cut}");
         }
+    }
+
+    #[test]
+    fn period_roundtrip_and_checks() {
+        let h = Header { period: Some(PeriodRef { start: 7200, secs: 3600 }), ..sample() };
+        let bytes = h.to_bytes();
+        assert_eq!(bytes.len(), sample().len() + PERIOD_LEN);
+        assert_eq!(bytes[5], 0x82);
+        let (p, used) = Header::parse(&bytes).unwrap();
+        assert_eq!((p, used), (h.clone(), bytes.len()));
+        for cut in 0..bytes.len() {
+            assert!(Header::parse(&bytes[..cut]).is_err(), "cut {cut}");
+        }
+        // Unaligned or zero-length periods, and outer layers with a period, are refused.
+        let unaligned = Header { period: Some(PeriodRef { start: 7201, secs: 3600 }), ..sample() };
+        assert!(Header::parse(&unaligned.to_bytes()).is_err());
+        let zero = Header { period: Some(PeriodRef { start: 0, secs: 0 }), ..sample() };
+        assert!(Header::parse(&zero.to_bytes()).is_err());
+        let outer = Header { layer: Layer::Outer, ..h.clone() };
+        assert!(Header::parse(&outer.to_bytes()).is_err());
+        // The period is bound into both associated data strings.
+        let c = SealContext::new("t".parse().unwrap(), "p", "r");
+        let other = Header { period: Some(PeriodRef { start: 10800, secs: 3600 }), ..h.clone() };
+        assert_ne!(h.data_aad(&c).unwrap(), other.data_aad(&c).unwrap());
+        assert_ne!(h.dek_aad(&c).unwrap(), other.dek_aad(&c).unwrap());
+        assert_ne!(h.data_aad(&c).unwrap(), sample().data_aad(&c).unwrap());
     }
 
     #[test]

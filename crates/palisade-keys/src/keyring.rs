@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 
 pub mod dir;
 
-/// Whose keyring: the global hierarchy's (outer layer of double encryption) or a tenant's.
+/// Whose keyring: the global hierarchy's (outer layer of double encryption), a tenant's, or one
+/// period's data key of a tenant (see [`PeriodId`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "id")]
 pub enum KeyOwner {
@@ -20,6 +21,8 @@ pub enum KeyOwner {
     Global,
     /// A tenant's keyring.
     Tenant(TenantId),
+    /// The key of one period of one data class of a tenant.
+    Period(PeriodId),
 }
 
 impl fmt::Display for KeyOwner {
@@ -27,7 +30,68 @@ impl fmt::Display for KeyOwner {
         match self {
             KeyOwner::Global => f.write_str("global"),
             KeyOwner::Tenant(t) => write!(f, "tenant:{t}"),
+            KeyOwner::Period(p) => p.fmt(f),
         }
+    }
+}
+
+impl KeyOwner {
+    /// The tenant this keyring belongs to (`None` for the global keyring).
+    pub fn tenant(&self) -> Option<&TenantId> {
+        match self {
+            KeyOwner::Global => None,
+            KeyOwner::Tenant(t) => Some(t),
+            KeyOwner::Period(p) => Some(&p.tenant),
+        }
+    }
+}
+
+/// One period's key of one data class of a tenant (e.g. the `job-history` key of tenant `acme`
+/// for 2026-01-01 10:00–11:00 UTC). Periods are aligned on the Unix epoch:
+/// `start = floor(t / secs) × secs`.
+///
+/// Displayed (and bound into the KMS wrap context) as `tenant:<id>/period:<start>+<secs>/<class>`,
+/// with `start` in Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodId {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The data class: the `purpose` of the contexts sealed under this key.
+    pub class: String,
+    /// The period's start, Unix seconds (a multiple of `secs`).
+    pub start: i64,
+    /// The period's length in seconds.
+    pub secs: u32,
+}
+
+impl PeriodId {
+    /// The period of length `secs` (> 0) containing `at`.
+    pub fn containing(tenant: TenantId, class: impl Into<String>, at: OffsetDateTime, secs: u32) -> Self {
+        let secs = secs.max(1);
+        Self { tenant, class: class.into(), start: period_start(at, secs), secs }
+    }
+
+    /// When the period starts.
+    pub fn starts_at(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.start).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// When the period ends (exclusive).
+    pub fn ends_at(&self) -> OffsetDateTime {
+        self.starts_at() + time::Duration::seconds(i64::from(self.secs))
+    }
+}
+
+/// The start (Unix seconds) of the epoch-aligned period of `secs` (≥ 1) seconds containing `at`.
+pub(crate) fn period_start(at: OffsetDateTime, secs: u32) -> i64 {
+    let len = i64::from(secs.max(1));
+    at.unix_timestamp().div_euclid(len).saturating_mul(len)
+}
+
+impl fmt::Display for PeriodId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "tenant:{}/period:{}+{}/{}", self.tenant, self.start, self.secs, self.class)
     }
 }
 

@@ -57,7 +57,7 @@ pub use backend::Backend;
 pub use error::{Error, Result};
 pub use event::{KeyEvent, KeyEventSink, KeyOp, MemoryEventSink, TracingEventSink};
 pub use keyring::dir::DirKeyringStore;
-pub use keyring::{KeyOwner, KeyringStore, MemoryKeyringStore};
+pub use keyring::{KeyOwner, KeyringStore, MemoryKeyringStore, PeriodId};
 pub use kms::{KmsContext, KmsError, KmsProvider, LocalKms};
 pub use manager::{
     KeyManager, KeyManagerBuilder, KeyringStatus, RewrapProgress, RewrapSource, StoredCiphertext,

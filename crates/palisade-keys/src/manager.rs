@@ -14,9 +14,12 @@ use crate::cache::{KeyCache, Loaded};
 use crate::error::{Error, Result};
 use crate::event::{KeyEvent, KeyEventSink, KeyOp, TracingEventSink};
 use crate::format::{
-    COMMITMENT_LEN, HKDF_INFO, Header, Layer, MESSAGE_ID_LEN, NONCE_PREFIX_LEN, WRAPPED_DEK_LEN, dek_aad,
+    COMMITMENT_LEN, HKDF_INFO, Header, Layer, MESSAGE_ID_LEN, NONCE_PREFIX_LEN, PeriodRef, WRAPPED_DEK_LEN,
+    dek_aad,
 };
-use crate::keyring::{KeyOrigin, KeyOwner, KeyVersion, Keyring, KeyringState, KeyringStore, StoreError};
+use crate::keyring::{
+    KeyOrigin, KeyOwner, KeyVersion, Keyring, KeyringState, KeyringStore, PeriodId, StoreError,
+};
 use crate::kms::{KmsContext, KmsProvider};
 use crate::policy::KeyPolicy;
 use crate::stream::{SegmentKey, StreamOpener, StreamSealer};
@@ -374,10 +377,14 @@ impl KeyManager {
         self.inner.store.get(owner).await.map_err(store_err(owner))?.ok_or_else(|| match owner {
             KeyOwner::Global => Error::NotInitialised,
             KeyOwner::Tenant(t) => Error::NoSuchTenant(t.clone()),
+            KeyOwner::Period(p) => Error::NoSuchPeriodKey(p.to_string()),
         })
     }
 
     fn require_enabled(kr: &Keyring) -> Result<()> {
+        if kr.state == KeyringState::Enabled {
+            return Ok(());
+        }
         let owner = kr.owner.to_string();
         match kr.state {
             KeyringState::Enabled => Ok(()),
@@ -524,23 +531,119 @@ impl KeyManager {
     /// store and the cache entry is dropped. Every ciphertext of the tenant becomes unreadable.
     /// Backups of the keyring store hold the wrapped keys until they expire; other processes
     /// drop their cached copy within the cache max age, or at once on [`evict`](Self::evict).
+    ///
+    /// The tenant's period keys ([`seal_in_period`](Self::seal_in_period)) are destroyed too.
     pub async fn destroy_now(&self, tenant: &TenantId) -> Result<()> {
         let owner = KeyOwner::Tenant(tenant.clone());
-        let now = self.now();
-        let kr = self
-            .modify(&owner, |kr| {
-                if let KeyringState::Destroyed { .. } = kr.state {
-                    return Ok(());
-                }
-                kr.state = KeyringState::Destroyed { at: now };
-                for v in &mut kr.versions {
-                    v.wrapped = None;
-                }
-                Ok(())
-            })
-            .await?;
+        let kr = self.shred(&owner).await?;
         self.emit(KeyOp::Destroy, &owner, None, Some(format!("{} versions shredded", kr.versions.len())));
+        // Period keys cannot be used once the tenant is destroyed (their loads check the tenant's
+        // state); shredding them removes their wrapped keys from the store as well.
+        for o in self.inner.store.list().await.map_err(store_err(&owner))? {
+            if let KeyOwner::Period(p) = &o
+                && &p.tenant == tenant
+            {
+                self.destroy_period(p).await?;
+            }
+        }
         Ok(())
+    }
+
+    /// Marks a keyring destroyed and deletes its wrapped keys (idempotent).
+    async fn shred(&self, owner: &KeyOwner) -> Result<Keyring> {
+        let now = self.now();
+        self.modify(owner, |kr| {
+            if let KeyringState::Destroyed { .. } = kr.state {
+                return Ok(());
+            }
+            kr.state = KeyringState::Destroyed { at: now };
+            for v in &mut kr.versions {
+                v.wrapped = None;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    // ----- period keys -----------------------------------------------------------------------
+
+    /// The period of `class` for `tenant` that contains the clock's current time, with the
+    /// policy's period length ([`KeyPolicy::period_secs`], default one hour).
+    pub fn current_period(&self, tenant: &TenantId, class: &str) -> PeriodId {
+        PeriodId::containing(tenant.clone(), class, self.now(), self.inner.policy.period_secs)
+    }
+
+    fn period_ref_now(&self) -> PeriodRef {
+        let secs = self.inner.policy.period_secs.max(1);
+        PeriodRef { start: crate::keyring::period_start(self.now(), secs), secs }
+    }
+
+    /// Creates the key of `period` if it does not exist yet (first seal of the period).
+    async fn ensure_period(&self, period: &PeriodId) -> Result<()> {
+        let tenant = KeyOwner::Tenant(period.tenant.clone());
+        Self::require_enabled(&self.get_keyring(&tenant).await?)?;
+        match self.create(KeyOwner::Period(period.clone()), None).await {
+            Ok(_) | Err(Error::AlreadyExists(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Destroys the key of one period (crypto-shredding exactly the data sealed under it with
+    /// [`seal_in_period`](Self::seal_in_period) or
+    /// [`seal_double_in_period`](Self::seal_double_in_period) during that period); other
+    /// periods, and data sealed under the tenant key, stay readable. Irreversible: the wrapped
+    /// key is deleted from the store, the cache entry dropped, and the period can no longer be
+    /// sealed into. Returns `false` when the period never had a key (nothing to destroy).
+    pub async fn destroy_period(&self, period: &PeriodId) -> Result<bool> {
+        let owner = KeyOwner::Period(period.clone());
+        if self.inner.store.get(&owner).await.map_err(store_err(&owner))?.is_none() {
+            return Ok(false);
+        }
+        self.shred(&owner).await?;
+        self.emit(KeyOp::Destroy, &owner, None, Some("period key shredded".to_owned()));
+        Ok(true)
+    }
+
+    /// Destroys every period key of `tenant` (of one data class, or all with `None`) whose
+    /// period ended at or before `cutoff`: what a retention job calls with
+    /// `cutoff = now - retention`. Returns the periods destroyed now (already destroyed ones
+    /// are skipped).
+    pub async fn destroy_periods_before(
+        &self,
+        tenant: &TenantId,
+        class: Option<&str>,
+        cutoff: OffsetDateTime,
+    ) -> Result<Vec<PeriodId>> {
+        let mut done = Vec::new();
+        for owner in self.inner.store.list().await.map_err(store_err(&KeyOwner::Global))? {
+            let KeyOwner::Period(p) = &owner else { continue };
+            if &p.tenant != tenant || class.is_some_and(|c| c != p.class) || p.ends_at() > cutoff {
+                continue;
+            }
+            let Some(kr) = self.inner.store.get(&owner).await.map_err(store_err(&owner))? else { continue };
+            if matches!(kr.state, KeyringState::Destroyed { .. }) {
+                continue;
+            }
+            self.destroy_period(p).await?;
+            done.push(p.clone());
+        }
+        Ok(done)
+    }
+
+    /// The period keys of `tenant` that exist (destroyed ones included), oldest first.
+    pub async fn periods(&self, tenant: &TenantId) -> Result<Vec<(PeriodId, KeyringStatus)>> {
+        let mut out = Vec::new();
+        for owner in self.inner.store.list().await.map_err(store_err(&KeyOwner::Global))? {
+            let KeyOwner::Period(p) = &owner else { continue };
+            if &p.tenant != tenant {
+                continue;
+            }
+            if let Some(kr) = self.inner.store.get(&owner).await.map_err(store_err(&owner))? {
+                out.push((p.clone(), status_of(&kr)));
+            }
+        }
+        out.sort_by(|a, b| (a.0.start, &a.0.class).cmp(&(b.0.start, &b.0.class)));
+        Ok(out)
     }
 
     /// Destroys every tenant whose scheduled destruction is due; returns them.
@@ -562,6 +665,7 @@ impl KeyManager {
 
     /// Drops the cached keys of `tenant` in this process (call it when another node broadcasts a
     /// lifecycle change).
+    /// Period keys of the tenant are dropped as well.
     pub fn evict(&self, tenant: &TenantId) {
         self.inner.cache.evict(&KeyOwner::Tenant(tenant.clone()));
     }
@@ -595,6 +699,11 @@ impl KeyManager {
     // ----- cache ---------------------------------------------------------------------------
 
     async fn load(&self, owner: &KeyOwner) -> Result<Loaded> {
+        if let KeyOwner::Period(p) = owner {
+            // A period key is usable only while its tenant's keys are; tenant lifecycle changes
+            // evict the tenant's period entries from the cache.
+            Self::require_enabled(&self.get_keyring(&KeyOwner::Tenant(p.tenant.clone())).await?)?;
+        }
         let kr = self.get_keyring(owner).await?;
         let mut keks: BTreeMap<u32, Box<dyn AeadKey>> = BTreeMap::new();
         if kr.state == KeyringState::Enabled {
@@ -685,11 +794,17 @@ impl KeyManager {
 
     fn kek_for_open<'a>(&self, entry: &'a Loaded, version: u32) -> Result<&'a dyn AeadKey> {
         let kr = &entry.keyring;
-        let owner = kr.owner.to_string();
         Self::require_enabled(kr).map_err(|e| match e {
             Error::KeyDestroyed { owner, .. } => Error::KeyDestroyed { owner, version },
             other => other,
         })?;
+        if version >= kr.min_decryption_version
+            && let Some(k) = entry.keks.get(&version)
+        {
+            // Fast path: only usable versions were unwrapped into the cache entry.
+            return Ok(k.as_ref());
+        }
+        let owner = kr.owner.to_string();
         match kr.version(version) {
             None => Err(Error::UnknownVersion { owner, version }),
             Some(v) if v.wrapped.is_none() => Err(Error::KeyDestroyed { owner, version }),
@@ -718,9 +833,20 @@ impl KeyManager {
     }
 
     /// Starts a sealed message: a fresh data key wrapped under the owner's primary key.
-    async fn begin_seal(&self, ctx: &SealContext, layer: Layer) -> Result<(Header, SegmentKey)> {
-        let owner = owner_of(ctx, layer);
-        let entry = self.primary_for_wrap(&owner).await?;
+    async fn begin_seal(
+        &self,
+        ctx: &SealContext,
+        layer: Layer,
+        period: Option<PeriodRef>,
+    ) -> Result<SegmentKey> {
+        let owner = owner_of(ctx, layer, period);
+        let entry = match (self.primary_for_wrap(&owner).await, &owner) {
+            (Err(Error::NoSuchPeriodKey(_)), KeyOwner::Period(p)) => {
+                self.ensure_period(p).await?;
+                self.primary_for_wrap(&owner).await?
+            }
+            (other, _) => other?,
+        };
         let version = entry.keyring.primary;
         let kek = entry
             .keks
@@ -728,7 +854,7 @@ impl KeyManager {
             .ok_or_else(|| Error::UnknownVersion { owner: owner.to_string(), version })?;
         // One CSPRNG call: data key, message id, nonce prefix, wrap nonce.
         let mut rnd = Zeroizing::new([0u8; 32 + MESSAGE_ID_LEN + NONCE_PREFIX_LEN + NONCE_LEN]);
-        palisade_core::random::fill(rnd.as_mut())?;
+        self.inner.backend.fill_random(rnd.as_mut()).map_err(|_| Error::Crypto("random generator failed"))?;
         let (dek, rest) = rnd.split_at(32);
         let (message_id, rest) = rest.split_at(MESSAGE_ID_LEN);
         let (nonce_prefix, wrap_nonce) = rest.split_at(NONCE_PREFIX_LEN);
@@ -739,13 +865,14 @@ impl KeyManager {
         let mut wrapped = Vec::with_capacity(WRAPPED_DEK_LEN);
         wrapped.extend_from_slice(wrap_nonce);
         wrapped.extend_from_slice(dek);
-        let aad = dek_aad(layer, version, self.inner.kms.id(), &message_id, ctx)?;
+        let aad = dek_aad(layer, period, version, self.inner.kms.id(), &message_id, ctx)?;
         let tag = kek
             .seal_detached(wrap_nonce, &aad, wrapped.get_mut(NONCE_LEN..).unwrap_or_default())
             .map_err(|_| Error::Crypto("data key wrap failed"))?;
         wrapped.extend_from_slice(&tag);
         let header = Header {
             layer,
+            period,
             key_version: version,
             provider: self.inner.kms.id().to_owned(),
             wrapped_dek: wrapped,
@@ -755,17 +882,18 @@ impl KeyManager {
             nonce_prefix,
         };
         let aad = header.data_aad(ctx)?;
-        Ok((header.clone(), SegmentKey::new(data_key, header, aad)))
+        Ok(SegmentKey::new(data_key, header, aad))
     }
 
     /// Unwraps the data key of `header` and checks the commitment.
-    async fn begin_open(&self, ctx: &SealContext, header: &Header) -> Result<SegmentKey> {
-        let owner = owner_of(ctx, header.layer);
+    async fn begin_open(&self, ctx: &SealContext, header: Header) -> Result<SegmentKey> {
+        let owner = owner_of(ctx, header.layer, header.period);
+        let version = header.key_version;
         let result = self.begin_open_inner(&owner, ctx, header).await;
         if let Err(e) = &result
             && e.class() == palisade_core::ErrorClass::Rejected
         {
-            self.emit(KeyOp::OpenRejected, &owner, Some(header.key_version), Some(e.to_string()));
+            self.emit(KeyOp::OpenRejected, &owner, Some(version), Some(e.to_string()));
         }
         result
     }
@@ -774,19 +902,19 @@ impl KeyManager {
         &self,
         owner: &KeyOwner,
         ctx: &SealContext,
-        header: &Header,
+        header: Header,
     ) -> Result<SegmentKey> {
         let entry = match self.loaded(owner).await {
             Err(Error::NoSuchTenant(t)) => return Err(Error::NoSuchTenant(t)),
             other => other?,
         };
-        let dek = self.unwrap_dek(&entry, ctx, header)?;
+        let dek = self.unwrap_dek(&entry, ctx, &header)?;
         let (data_key, commitment) = self.derive(&dek, &header.message_id)?;
         if !ct_eq(&commitment, &header.commitment) {
             return Err(Error::DoesNotOpen);
         }
         let aad = header.data_aad(ctx)?;
-        Ok(SegmentKey::new(data_key, header.clone(), aad))
+        Ok(SegmentKey::new(data_key, header, aad))
     }
 
     fn unwrap_dek(&self, entry: &Loaded, ctx: &SealContext, header: &Header) -> Result<Zeroizing<Vec<u8>>> {
@@ -801,12 +929,19 @@ impl KeyManager {
         Ok(dek)
     }
 
-    async fn seal_layer(&self, ctx: &SealContext, layer: Layer, plaintext: &[u8]) -> Result<Vec<u8>> {
-        let (header, key) = self.begin_seal(ctx, layer).await?;
+    async fn seal_layer(
+        &self,
+        ctx: &SealContext,
+        layer: Layer,
+        period: Option<PeriodRef>,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>> {
+        let key = self.begin_seal(ctx, layer, period).await?;
+        let header = key.header();
         let seg = usize::try_from(header.segment_size).map_err(|_| Error::Crypto("segment size"))?;
         let segments = plaintext.len().div_ceil(seg).max(1);
         let mut out = Vec::with_capacity(header.len() + plaintext.len() + segments * TAG_LEN);
-        out.extend_from_slice(&header.to_bytes());
+        header.write_to(&mut out);
         key.seal_all(plaintext, &mut out)?;
         Ok(out)
     }
@@ -821,23 +956,39 @@ impl KeyManager {
         if !expect.contains(&header.layer) {
             return Err(Error::Malformed(format!("unexpected layer {:?} here", header.layer)));
         }
-        let key = self.begin_open(ctx, &header).await?;
+        let layer = header.layer;
+        let key = self.begin_open(ctx, header).await?;
         let body = input.get(used..).unwrap_or_default();
         let mut out = Zeroizing::new(Vec::with_capacity(body.len()));
         key.open_all(body, &mut out)?;
-        Ok((header.layer, out))
+        Ok((layer, out))
     }
 
     /// Seals `plaintext` for `ctx` under the tenant's primary key (single envelope encryption).
     pub async fn seal(&self, ctx: &SealContext, plaintext: &[u8]) -> Result<Vec<u8>> {
-        self.seal_layer(ctx, Layer::Single, plaintext).await
+        self.seal_layer(ctx, Layer::Single, None, plaintext).await
     }
 
     /// Seals `plaintext` twice: an inner layer under the tenant hierarchy, then an outer layer
     /// under the global hierarchy. Reading it needs both the global and the tenant key.
     pub async fn seal_double(&self, ctx: &SealContext, plaintext: &[u8]) -> Result<Vec<u8>> {
-        let inner = self.seal_layer(ctx, Layer::Inner, plaintext).await?;
-        self.seal_layer(ctx, Layer::Outer, &inner).await
+        let inner = self.seal_layer(ctx, Layer::Inner, None, plaintext).await?;
+        self.seal_layer(ctx, Layer::Outer, None, &inner).await
+    }
+
+    /// Seals `plaintext` for `ctx` under the key of the current period of the data class
+    /// `ctx.purpose` (see [`current_period`](Self::current_period)), created on first use.
+    /// [`destroy_period`](Self::destroy_period) later crypto-shreds exactly what was sealed in
+    /// that period. [`open`](Self::open) reads it like any other ciphertext.
+    pub async fn seal_in_period(&self, ctx: &SealContext, plaintext: &[u8]) -> Result<Vec<u8>> {
+        self.seal_layer(ctx, Layer::Single, Some(self.period_ref_now()), plaintext).await
+    }
+
+    /// [`seal_double`](Self::seal_double) whose inner (tenant) layer is sealed under the key of
+    /// the current period, as [`seal_in_period`](Self::seal_in_period) does.
+    pub async fn seal_double_in_period(&self, ctx: &SealContext, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let inner = self.seal_layer(ctx, Layer::Inner, Some(self.period_ref_now()), plaintext).await?;
+        self.seal_layer(ctx, Layer::Outer, None, &inner).await
     }
 
     /// Opens a single- or double-encrypted ciphertext sealed for `ctx`.
@@ -853,7 +1004,14 @@ impl KeyManager {
     /// Starts a streaming seal under the tenant's primary key, for payloads too large to hold in
     /// memory. Write [`StreamSealer::header`] first, then what `update` and `finish` produce.
     pub async fn stream_sealer(&self, ctx: &SealContext) -> Result<StreamSealer> {
-        let (_, key) = self.begin_seal(ctx, Layer::Single).await?;
+        let key = self.begin_seal(ctx, Layer::Single, None).await?;
+        Ok(StreamSealer::new(key))
+    }
+
+    /// [`stream_sealer`](Self::stream_sealer) under the key of the current period (see
+    /// [`seal_in_period`](Self::seal_in_period)).
+    pub async fn stream_sealer_in_period(&self, ctx: &SealContext) -> Result<StreamSealer> {
+        let key = self.begin_seal(ctx, Layer::Single, Some(self.period_ref_now())).await?;
         Ok(StreamSealer::new(key))
     }
 
@@ -864,7 +1022,7 @@ impl KeyManager {
         if h.layer != Layer::Single {
             return Err(Error::Malformed("streaming supports single-layer ciphertexts only".to_owned()));
         }
-        let key = self.begin_open(ctx, &h).await?;
+        let key = self.begin_open(ctx, h).await?;
         Ok((StreamOpener::new(key), used))
     }
 
@@ -875,7 +1033,7 @@ impl KeyManager {
         if header.layer != layer {
             return Err(Error::Malformed(format!("unexpected layer {:?} here", header.layer)));
         }
-        let owner = owner_of(ctx, layer);
+        let owner = owner_of(ctx, layer, header.period);
         let entry = self.loaded(&owner).await?;
         if header.key_version == entry.keyring.primary {
             return Ok(None);
@@ -891,11 +1049,12 @@ impl KeyManager {
             .keks
             .get(&version)
             .ok_or_else(|| Error::UnknownVersion { owner: owner.to_string(), version })?;
-        let nonce = palisade_core::random::array::<NONCE_LEN>()?;
+        let mut nonce = [0u8; NONCE_LEN];
+        self.inner.backend.fill_random(&mut nonce).map_err(|_| Error::Crypto("random generator failed"))?;
         let mut wrapped = Vec::with_capacity(WRAPPED_DEK_LEN);
         wrapped.extend_from_slice(&nonce);
         wrapped.extend_from_slice(&dek);
-        let aad = dek_aad(layer, version, self.inner.kms.id(), &header.message_id, ctx)?;
+        let aad = dek_aad(layer, header.period, version, self.inner.kms.id(), &header.message_id, ctx)?;
         let tag = kek
             .seal_detached(&nonce, &aad, wrapped.get_mut(NONCE_LEN..).unwrap_or_default())
             .map_err(|_| Error::Crypto("data key wrap failed"))?;
@@ -921,7 +1080,7 @@ impl KeyManager {
             Layer::Outer => {
                 let (_, inner) = self.open_layer(ctx, sealed, &[Layer::Outer]).await?;
                 match self.rewrap_layer(ctx, &inner, Layer::Inner).await? {
-                    Some(new_inner) => Ok(Some(self.seal_layer(ctx, Layer::Outer, &new_inner).await?)),
+                    Some(new_inner) => Ok(Some(self.seal_layer(ctx, Layer::Outer, None, &new_inner).await?)),
                     None => self.rewrap_layer(ctx, sealed, Layer::Outer).await,
                 }
             }
@@ -971,10 +1130,16 @@ impl KeyManager {
     }
 }
 
-fn owner_of(ctx: &SealContext, layer: Layer) -> KeyOwner {
-    match layer {
-        Layer::Outer => KeyOwner::Global,
-        _ => KeyOwner::Tenant(ctx.tenant.clone()),
+fn owner_of(ctx: &SealContext, layer: Layer, period: Option<PeriodRef>) -> KeyOwner {
+    match (layer, period) {
+        (Layer::Outer, _) => KeyOwner::Global,
+        (_, Some(p)) => KeyOwner::Period(PeriodId {
+            tenant: ctx.tenant.clone(),
+            class: ctx.purpose.clone(),
+            start: p.start,
+            secs: p.secs,
+        }),
+        (_, None) => KeyOwner::Tenant(ctx.tenant.clone()),
     }
 }
 

@@ -29,6 +29,10 @@ pub struct KeyPolicy {
     pub destruction_window_days: u32,
     /// Plaintext bytes per ciphertext segment (16..=16 MiB; default 64 KiB).
     pub segment_size: u32,
+    /// Length of the periods of period keys, seconds (60..=31,622,400, i.e. a minute to 366
+    /// days; default 3600: one key per tenant, data class and hour). Periods are aligned on
+    /// the Unix epoch.
+    pub period_secs: u32,
 }
 
 impl Default for KeyPolicy {
@@ -41,6 +45,7 @@ impl Default for KeyPolicy {
             wrap_reservation: 1 << 16,
             destruction_window_days: 30,
             segment_size: DEFAULT_SEGMENT_SIZE,
+            period_secs: 3600,
         }
     }
 }
@@ -79,6 +84,9 @@ impl KeyPolicy {
                 "segment_size is {}; use {MIN_SEGMENT_SIZE}..={MAX_SEGMENT_SIZE}",
                 self.segment_size
             ));
+        }
+        if !(60..=31_622_400).contains(&self.period_secs) {
+            problems.push(format!("period_secs is {}; use 60..=31622400", self.period_secs));
         }
         if problems.is_empty() { Ok(()) } else { Err(problems) }
     }

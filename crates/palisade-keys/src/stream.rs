@@ -21,6 +21,10 @@ pub(crate) struct SegmentKey {
 }
 
 impl SegmentKey {
+    pub(crate) fn header(&self) -> &Header {
+        &self.header
+    }
+
     pub(crate) fn new(key: Box<dyn AeadKey>, header: Header, aad: Vec<u8>) -> Self {
         let seg = usize::try_from(header.segment_size).unwrap_or(usize::MAX);
         Self { key, header, aad, seg, index: 0, done: false }

@@ -34,6 +34,8 @@ fn spec_reader(
     assert_eq!(take(4)?, b"PLS1");
     assert_eq!(take(1)?, [1]);
     let layer = take(1)?[0];
+    // A period key's layer byte has 0x80 set and is followed by period start (8) and length (4).
+    let period = if layer & 0x80 != 0 { take(12)?.to_vec() } else { Vec::new() };
     let version = take(4)?.to_vec();
     let plen = take(1)?[0] as usize;
     let provider = take(plen)?.to_vec();
@@ -54,6 +56,7 @@ fn spec_reader(
     // 1. Unwrap the data key.
     let mut dek_aad = b"palisade-keys/v1/dek".to_vec();
     dek_aad.push(layer);
+    dek_aad.extend_from_slice(&period);
     dek_aad.extend_from_slice(&version);
     dek_aad.push(provider.len() as u8);
     dek_aad.extend_from_slice(&provider);
@@ -76,6 +79,7 @@ fn spec_reader(
     aad.extend_from_slice(b"PLS1");
     aad.push(1);
     aad.push(layer);
+    aad.extend_from_slice(&period);
     aad.extend_from_slice(&message_id);
     aad.extend_from_slice(&commitment);
     aad.extend_from_slice(&seg_size_bytes);
@@ -105,9 +109,10 @@ fn spec_reader(
 async fn documented_vectors_open() {
     let doc: Value = serde_json::from_str(VECTORS).unwrap();
     let vectors = doc["vectors"].as_array().unwrap();
-    assert!(vectors.len() >= 3);
+    assert!(vectors.len() >= 4);
     for v in vectors {
-        let kek = hex::decode(v["tenant_kek"].as_str().unwrap()).unwrap();
+        let is_period = v.get("period_kek").is_some();
+        let kek = hex::decode(v.get("period_kek").unwrap_or(&v["tenant_kek"]).as_str().unwrap()).unwrap();
         let (tenant, purpose, record) =
             (v["tenant"].as_str().unwrap(), v["purpose"].as_str().unwrap(), v["record"].as_str().unwrap());
         let ct = hex::decode(v["ciphertext"].as_str().unwrap()).unwrap();
@@ -120,6 +125,11 @@ async fn documented_vectors_open() {
                 v["name"]
             );
             assert!(spec_reader(*backend, &kek, tenant, purpose, "other", &ct).is_none());
+        }
+        if is_period {
+            // Period keys are random and cannot be imported; `tests/period.rs` covers the manager.
+            assert_eq!(ct[5], 0x80, "a period vector has the period flag");
+            continue;
         }
         // The manager opens it too when the key is imported.
         let keys = KeyManager::builder(
@@ -167,5 +177,35 @@ async fn generate() {
         "{}",
         serde_json::to_string_pretty(&serde_json::json!({ "format": "palisade-keys v1", "vectors": out }))
             .unwrap()
+    );
+}
+
+/// Generates the period-key vector: `cargo test -p palisade-keys --test format_vectors -- --ignored --nocapture generate_period`.
+#[tokio::test]
+#[ignore = "generator, run by hand"]
+async fn generate_period() {
+    use palisade_keys::keyring::KeyringStore as _;
+    use palisade_keys::{KeyOwner, KmsContext, KmsProvider as _};
+    let kms = Arc::new(LocalKms::new(SecretArray::new([0x22; 32])).unwrap());
+    let store = Arc::new(MemoryKeyringStore::new());
+    let clock = Arc::new(palisade_core::ManualClock::new(time::macros::datetime!(2026-01-01 10:15 UTC)));
+    let keys = KeyManager::builder(kms.clone(), store.clone()).clock(clock).build().unwrap();
+    let t: TenantId = "acme".parse().unwrap();
+    keys.create_tenant(&t).await.unwrap();
+    let ctx = SealContext::new(t.clone(), "job-history", "job-44");
+    let plain = b"hour 10: 3 records synced".to_vec();
+    let ct = keys.seal_in_period(&ctx, &plain).await.unwrap();
+    let period = keys.current_period(&t, "job-history");
+    let kr = store.get(&KeyOwner::Period(period.clone())).await.unwrap().unwrap();
+    let wrapped = hex::decode(kr.versions[0].wrapped.as_ref().unwrap()).unwrap();
+    let key = kms.unwrap(&wrapped, &KmsContext::new(period.to_string(), 1)).await.unwrap();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({
+            "name": "period", "period": period.to_string(), "period_kek": hex::encode(key.expose_secret()),
+            "tenant": "acme", "purpose": "job-history", "record": "job-44",
+            "plaintext": hex::encode(&plain), "ciphertext": hex::encode(&ct),
+        }))
+        .unwrap()
     );
 }

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 
-use super::{KeyOwner, Keyring, KeyringStore, StoreError};
+use super::{KeyOwner, Keyring, KeyringStore, PeriodId, StoreError};
 
-/// Keyrings as one JSON file each under a directory: `global.json`, `tenant-<id>.json`.
+/// Keyrings as one JSON file each under a directory: `global.json`, `tenant-<id>.json`, and
+/// `period-<id>~<start>~<secs>~<hex of class>.json` for period keys.
 ///
 /// Writes go to a temporary file that is renamed over the old one, so a crash never leaves a
 /// half-written keyring. The compare-and-swap holds within one process; run one writer process
@@ -32,6 +33,14 @@ impl DirKeyringStore {
             KeyOwner::Global => self.dir.join("global.json"),
             // Tenant ids are restricted to [A-Za-z0-9-_.@:] and cannot start with a dot.
             KeyOwner::Tenant(t) => self.dir.join(format!("tenant-{}.json", t.as_str().replace(':', "%3A"))),
+            // `~` is not in the tenant id alphabet; the class is hex-encoded.
+            KeyOwner::Period(p) => self.dir.join(format!(
+                "period-{}~{}~{}~{}.json",
+                p.tenant.as_str().replace(':', "%3A"),
+                p.start,
+                p.secs,
+                hex::encode(p.class.as_bytes())
+            )),
         }
     }
 
@@ -91,9 +100,25 @@ impl KeyringStore for DirKeyringStore {
                 && let Ok(t) = id.replace("%3A", ":").parse()
             {
                 out.push(KeyOwner::Tenant(t));
+            } else if let Some(p) = name.strip_prefix("period-").and_then(|n| n.strip_suffix(".json"))
+                && let Some(p) = parse_period(p)
+            {
+                out.push(KeyOwner::Period(p));
             }
         }
         out.sort();
         Ok(out)
     }
+}
+
+fn parse_period(name: &str) -> Option<PeriodId> {
+    let mut parts = name.split('~');
+    let tenant = parts.next()?.replace("%3A", ":").parse().ok()?;
+    let start = parts.next()?.parse().ok()?;
+    let secs = parts.next()?.parse().ok()?;
+    let class = String::from_utf8(hex::decode(parts.next()?).ok()?).ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(PeriodId { tenant, class, start, secs })
 }

@@ -1,0 +1,60 @@
+//! AES-256-GCM and HKDF-SHA-256 through `ring`.
+
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use ring::hkdf;
+use ring::rand::SecureRandom as _;
+
+use super::{AeadKey, CryptoError, TAG_LEN};
+
+struct Key(LessSafeKey);
+
+pub(super) fn aead_key(key: &[u8]) -> Result<Box<dyn AeadKey>, CryptoError> {
+    let unbound = UnboundKey::new(&AES_256_GCM, key).map_err(|_| CryptoError::BadLength)?;
+    Ok(Box::new(Key(LessSafeKey::new(unbound))))
+}
+
+fn nonce(n: &[u8]) -> Result<Nonce, CryptoError> {
+    Nonce::try_assume_unique_for_key(n).map_err(|_| CryptoError::BadLength)
+}
+
+impl AeadKey for Key {
+    fn seal_detached(&self, n: &[u8], aad: &[u8], buf: &mut [u8]) -> Result<[u8; TAG_LEN], CryptoError> {
+        let n = nonce(n)?;
+        let tag =
+            self.0.seal_in_place_separate_tag(n, Aad::from(aad), buf).map_err(|_| CryptoError::BadLength)?;
+        tag.as_ref().try_into().map_err(|_| CryptoError::BadLength)
+    }
+
+    fn open_in_place(&self, n: &[u8], aad: &[u8], buf: &mut [u8]) -> Result<usize, CryptoError> {
+        let n = nonce(n)?;
+        if buf.len() < TAG_LEN {
+            return Err(CryptoError::Auth);
+        }
+        match self.0.open_in_place(n, Aad::from(aad), buf) {
+            Ok(plain) => Ok(plain.len()),
+            Err(_) => {
+                buf.iter_mut().for_each(|b| *b = 0);
+                Err(CryptoError::Auth)
+            }
+        }
+    }
+}
+
+struct Len(usize);
+
+impl hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+pub(super) fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> Result<(), CryptoError> {
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(ikm);
+    let info = [info];
+    let okm = prk.expand(&info, Len(out.len())).map_err(|_| CryptoError::BadLength)?;
+    okm.fill(out).map_err(|_| CryptoError::BadLength)
+}
+
+pub(super) fn fill_random(buf: &mut [u8]) -> Result<(), CryptoError> {
+    ring::rand::SystemRandom::new().fill(buf).map_err(|_| CryptoError::Random)
+}
