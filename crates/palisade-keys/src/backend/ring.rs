@@ -2,7 +2,6 @@
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::hkdf;
-use ring::rand::SecureRandom as _;
 
 use super::{AeadKey, CryptoError, TAG_LEN};
 
@@ -55,6 +54,3 @@ pub(super) fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) 
     okm.fill(out).map_err(|_| CryptoError::BadLength)
 }
 
-pub(super) fn fill_random(buf: &mut [u8]) -> Result<(), CryptoError> {
-    ring::rand::SystemRandom::new().fill(buf).map_err(|_| CryptoError::Random)
-}
