@@ -50,6 +50,12 @@ impl StreamLimits {
         Self { buffer_bytes: 64 * 1024, max_token_bytes: usize::MAX }
     }
 
+    /// [`StreamLimits::validate`] as an error.
+    pub(crate) fn check(&self) -> Result<()> {
+        let problems = self.validate();
+        if problems.is_empty() { Ok(()) } else { Err(Error::Policy(problems)) }
+    }
+
     /// Every problem of these limits (empty = valid).
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -143,10 +149,7 @@ impl Masker {
         limits: &StreamLimits,
         mut on_masked: impl FnMut(ReportEntry),
     ) -> Result<StreamStats> {
-        let problems = limits.validate();
-        if !problems.is_empty() {
-            return Err(Error::Policy(problems));
-        }
+        limits.check()?;
         let mut pass = Pass::new(self, input, output, limits, &mut on_masked);
         let result = pass.document().and_then(|()| pass.finish());
         let result = match (pass.inp.err.take(), result) {
