@@ -30,7 +30,9 @@ pub async fn run() -> anyhow::Result<()> {
     let tenant_a = Masker::new(policy.clone(), Some(PseudonymKey::new(&[1; 32])?))?;
     let tenant_b = Masker::new(policy, Some(PseudonymKey::new(&[2; 32])?))?;
     let mut out = Vec::new();
-    tenant_a.mask_json(payload.to_string().as_bytes(), &mut out)?;
+    // Any `Read` to any `Write` (a file, a socket, a request body), in bounded memory.
+    let body = payload.to_string();
+    tenant_a.mask_json_read(body.as_bytes(), &mut out)?;
     step(format!("streaming, tenant A: {}", String::from_utf8_lossy(&out)));
     let (b, _) = tenant_b.mask_value(payload.clone());
     step(format!(

@@ -3,33 +3,15 @@
 //! on non-UTF-8 input.
 #![no_main]
 
-use std::io::Read;
+#[path = "chunked.rs"]
+mod chunked;
 
 use libfuzzer_sys::fuzz_target;
-use palisade_mask::{Error, Masker, StreamLimits};
-
-struct Chunked<'a> {
-    data: &'a [u8],
-    max: usize,
-    turn: usize,
-}
-
-impl Read for Chunked<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.turn += 1;
-        let n = (self.turn % self.max + 1).min(buf.len()).min(self.data.len());
-        let (head, rest) = self.data.split_at(n);
-        buf[..n].copy_from_slice(head);
-        self.data = rest;
-        Ok(n)
-    }
-}
+use palisade_mask::{Error, Masker};
 
 fuzz_target!(|input: &[u8]| {
-    let Some((&seed, data)) = input.split_first() else { return };
+    let Some((reader, data, limits)) = chunked::split(input) else { return };
     let masker = Masker::builtin();
-    let limits = StreamLimits { buffer_bytes: 64, max_token_bytes: 1 << 20 };
-    let reader = Chunked { data, max: usize::from(seed % 16) + 1, turn: 0 };
     let mut out = Vec::new();
     let streamed = masker.mask_text_stream(reader, &mut out, &limits, |_| {});
     match std::str::from_utf8(data) {

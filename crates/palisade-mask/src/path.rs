@@ -51,6 +51,9 @@ enum Pat {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathPattern {
     segs: Vec<Pat>,
+    /// How many `**` segments, and whether the only one leads (computed once at parse).
+    any_depth: usize,
+    leading_any_depth: bool,
 }
 
 impl PathPattern {
@@ -120,22 +123,26 @@ impl PathPattern {
         if segs.is_empty() {
             return Err(format!("path {src:?} selects nothing"));
         }
-        Ok(Self { segs })
+        let any_depth = segs.iter().filter(|p| **p == Pat::AnyDepth).count();
+        let leading_any_depth = any_depth == 1 && segs.first() == Some(&Pat::AnyDepth);
+        Ok(Self { segs, any_depth, leading_any_depth })
     }
 
     /// Whether the concrete location matches this pattern exactly (anchored at both ends).
     pub fn matches(&self, path: &[Seg]) -> bool {
-        // Fast paths without allocation: no `**`, or one leading `**` (`**.password`).
+        // Fast paths without allocation: no `**`, or one leading `**` (`**.password`). Compared
+        // from the last segment, the one most likely to differ.
         let exact = |pats: &[Pat], segs: &[Seg]| {
-            pats.len() == segs.len() && pats.iter().zip(segs).all(|(p, s)| seg_matches(p, s))
+            pats.len() == segs.len()
+                && pats.iter().rev().zip(segs.iter().rev()).all(|(p, s)| seg_matches(p, s))
         };
-        match self.segs.split_first() {
-            Some((Pat::AnyDepth, rest)) if !rest.contains(&Pat::AnyDepth) => {
-                return path.len() >= rest.len()
-                    && exact(rest, path.get(path.len() - rest.len()..).unwrap_or(&[]));
-            }
-            _ if !self.segs.contains(&Pat::AnyDepth) => return exact(&self.segs, path),
-            _ => {}
+        if self.any_depth == 0 {
+            return exact(&self.segs, path);
+        }
+        if self.leading_any_depth {
+            let rest = self.segs.get(1..).unwrap_or(&[]);
+            return path.len() >= rest.len()
+                && exact(rest, path.get(path.len() - rest.len()..).unwrap_or(&[]));
         }
         // dp[j] = pattern prefix of length i matches path prefix of length j.
         let n = path.len();

@@ -50,6 +50,12 @@ impl StreamLimits {
         Self { buffer_bytes: 64 * 1024, max_token_bytes: usize::MAX }
     }
 
+    /// [`StreamLimits::validate`] as an error.
+    pub(crate) fn check(&self) -> Result<()> {
+        let problems = self.validate();
+        if problems.is_empty() { Ok(()) } else { Err(Error::Policy(problems)) }
+    }
+
     /// Every problem of these limits (empty = valid).
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -143,10 +149,7 @@ impl Masker {
         limits: &StreamLimits,
         mut on_masked: impl FnMut(ReportEntry),
     ) -> Result<StreamStats> {
-        let problems = limits.validate();
-        if !problems.is_empty() {
-            return Err(Error::Policy(problems));
-        }
+        limits.check()?;
         let mut pass = Pass::new(self, input, output, limits, &mut on_masked);
         let result = pass.document().and_then(|()| pass.finish());
         let result = match (pass.inp.err.take(), result) {
@@ -251,6 +254,8 @@ struct Pass<'a, R, W> {
     /// Whitespace after the previous member, written before the next `,`.
     pending: Vec<u8>,
     path: Vec<Seg>,
+    /// Short key strings popped from the path, reused to spare an allocation per member.
+    spare: Vec<String>,
     path_bytes: usize,
     path_peak: usize,
     on_masked: &'a mut dyn FnMut(ReportEntry),
@@ -292,6 +297,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
             head: Vec::new(),
             pending: Vec::new(),
             path: Vec::new(),
+            spare: Vec::new(),
             path_bytes: 0,
             path_peak: 0,
             on_masked,
@@ -301,7 +307,8 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
     }
 
     fn stats(&self) -> StreamStats {
-        let path = self.path.capacity() * std::mem::size_of::<Seg>() + self.path_peak;
+        let spare: usize = self.spare.iter().map(String::capacity).sum();
+        let path = self.path.capacity() * std::mem::size_of::<Seg>() + self.path_peak + spare;
         StreamStats {
             bytes_in: self.inp.offset() as u64,
             bytes_out: self.bytes_out,
@@ -364,6 +371,9 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
     fn pop_seg(&mut self) {
         if let Some(Seg::Key(k)) = self.path.pop() {
             self.path_bytes -= k.len();
+            if k.capacity() <= 64 {
+                self.spare.push(k);
+            }
         }
     }
 
@@ -572,7 +582,9 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
             }
         }
         let inner = self.scratch.get(1..self.scratch.len() - 1).unwrap_or(&[]);
-        if let Err(e) = std::str::from_utf8(inner) {
+        if !inner.is_ascii()
+            && let Err(e) = std::str::from_utf8(inner)
+        {
             return err(start + 1 + e.valid_up_to(), "invalid UTF-8 in string");
         }
         Ok(escaped)
@@ -682,7 +694,17 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         if mode != Mode::Skip {
             self.head.extend_from_slice(&self.scratch);
         }
-        let seg = if mode == Mode::Emit { Seg::Key(self.decode(escaped, start)?) } else { Seg::Index(index) };
+        let seg = match (mode, escaped) {
+            (Mode::Emit, true) => Seg::Key(self.decode(escaped, start)?),
+            (Mode::Emit, false) => {
+                let mut key = self.spare.pop().unwrap_or_default();
+                key.clear();
+                let inner = self.scratch.get(1..self.scratch.len().saturating_sub(1)).unwrap_or(&[]);
+                key.push_str(std::str::from_utf8(inner).unwrap_or_default());
+                Seg::Key(key)
+            }
+            _ => Seg::Index(index),
+        };
         self.ws(if keep_ws { Hold::Head } else { Hold::Drop })?;
         if self.inp.peek() != Some(b':') {
             return err(self.inp.offset(), "expected ':' after the key");

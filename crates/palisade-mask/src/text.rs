@@ -30,10 +30,7 @@ impl Masker {
         limits: &StreamLimits,
         mut on_masked: impl FnMut(ReportEntry),
     ) -> Result<StreamStats> {
-        let problems = limits.validate();
-        if !problems.is_empty() {
-            return Err(Error::Policy(problems));
-        }
+        limits.check()?;
         let mut reader = BufReader::with_capacity(limits.buffer_bytes, input);
         let mut writer = BufWriter::with_capacity(limits.buffer_bytes, output);
         let mut held: Vec<u8> = Vec::new();
