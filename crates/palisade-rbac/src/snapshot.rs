@@ -733,30 +733,8 @@ mod tests {
     /// The linear scan and the ancestor walk find the same grants.
     #[test]
     fn both_lookup_strategies_agree() {
-        let catalog = PolicyCatalog::from_toml(
-            r#"
-            [[tenants]]
-            id = "t"
-            projects = [{ id = "p" }, { id = "q" }]
-            folders = [{ id = "a", parent = "project:p" }, { id = "b", parent = "folder:a" }, { id = "c", parent = "project:q" }]
-            assets = [{ type = "recipe", id = "r1", parent = "folder:b" }, { type = "connection", id = "c1", parent = "folder:c" }]
-            [[tenants.roles]]
-            name = "R"
-            privileges = { recipe = ["run"], folder = ["view"] }
-            scope = ["folder:a"]
-            [[tenants.assignments]]
-            environment = "production"
-            user = "u"
-            role = "R"
-            [[tenants.assignments]]
-            environment = "production"
-            user = "u"
-            role = "Operator"
-            scope = ["project:q"]
-            deploy = true
-            "#,
-        )
-        .unwrap_or_default();
+        let catalog =
+            PolicyCatalog::from_toml(include_str!("../tests/fixtures/strategies.toml")).unwrap_or_default();
         let data = crate::compile::compile_catalog(&catalog).unwrap_or_default().pop();
         let Some(data) = data else { panic!("compiles") };
         let data = Arc::new(data);

@@ -226,33 +226,7 @@ fn publish_is_atomic_and_bumps_revisions() {
 
 #[test]
 fn validation_reports_every_problem() {
-    let bad = r#"
-[[tenants]]
-id = "acme"
-projects = [{ id = "p" }]
-folders = [{ id = "a", parent = "folder:b" }, { id = "b", parent = "folder:a" }, { id = "x", parent = "folder:theirs" }]
-[[tenants.roles]]
-name = "Admin"
-[[tenants.roles]]
-name = "Keys"
-privileges = { workspace = ["key_management"], recipe = ["deploy", "fly"] }
-scope = ["globex/folder:theirs"]
-[[tenants.groups]]
-id = "g1"
-groups = ["g2"]
-[[tenants.groups]]
-id = "g2"
-groups = ["g1"]
-[[tenants.assignments]]
-environment = "prod"
-user = "u"
-role = "admin"
-
-[[tenants]]
-id = "globex"
-projects = [{ id = "q" }]
-folders = [{ id = "theirs", parent = "project:q" }]
-"#;
+    let bad = include_str!("fixtures/invalid.toml");
     let err = PolicyCatalog::from_toml(bad).unwrap().validate().unwrap_err();
     let Error::InvalidPolicy(problems) = &err else { panic!("{err}") };
     let all = problems.join("\n");
