@@ -2,7 +2,7 @@
 //! tenants × 50 users × 20 folders (a tree of depth 3) × 200 assets, Admin/Analyst/Operator + 5
 //! custom roles per tenant, folder-scoped assignments in two environments, five groups with
 //! folder-scoped assignments, deploy rights for every tenth user.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::collections::BTreeMap;
 
