@@ -4,129 +4,17 @@
 //! tenant; only the enforcer of the measured tenant is built, since a casbin check only reads
 //! its own enforcer.
 //!
-//! `cargo bench --bench rbac`
+//! `cargo bench --bench rbac` (one group: `cargo bench --bench rbac -- rbac_load`); memory and
+//! load without criterion: `cargo bench --bench rbac_footprint`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi};
 use criterion::{Criterion, criterion_group, criterion_main};
 use palisade::core::UserId;
-use palisade::rbac::{
-    AssetDef, AssignmentDef, CASBIN_MODEL, FolderDef, GroupDef, PolicyCatalog, Privilege, ProjectDef, Rbac,
-    Resource, RoleDef, TenantPolicy, casbin_policy,
-};
-use palisade_demos::BenchRng;
-
-const TENANTS: usize = 100;
-const USERS: usize = 50;
-const FOLDERS: usize = 20;
-const ASSETS: usize = 200;
-
-/// Folder `f`'s parent: f0..f3 in the two projects, f4..f11 under f0..f3, f12..f19 under f4..f11.
-fn folder_parent(f: usize) -> String {
-    match f {
-        0..=3 => format!("project:p{}", f % 2),
-        4..=11 => format!("folder:f{}", (f - 4) / 2),
-        _ => format!("folder:f{}", 4 + (f - 12)),
-    }
-}
-
-fn tenant(t: usize, rng: &mut BenchRng) -> TenantPolicy {
-    let mut p = TenantPolicy::new(format!("tenant-{t}").parse().unwrap());
-    p.projects = (0..2).map(|i| ProjectDef { id: format!("p{i}").parse().unwrap() }).collect();
-    p.folders = (0..FOLDERS)
-        .map(|f| FolderDef { id: format!("f{f}").parse().unwrap(), parent: folder_parent(f) })
-        .collect();
-    p.assets = (0..ASSETS)
-        .map(|a| AssetDef {
-            asset_type: (if a % 4 == 3 { "connection" } else { "recipe" }).parse().unwrap(),
-            id: format!("a{a}").parse().unwrap(),
-            parent: format!("folder:f{}", a % FOLDERS),
-        })
-        .collect();
-    type Grants = &'static [(&'static str, &'static [&'static str])];
-    let customs: [(&str, Grants); 5] = [
-        ("Recipe runner", &[("recipe", &["view", "run", "job_history"])]),
-        ("Connection keeper", &[("connection", &["full"])]),
-        (
-            "Builder",
-            &[
-                ("recipe", &["view", "edit", "create"]),
-                ("connection", &["view"]),
-                ("folder", &["view", "create"]),
-            ],
-        ),
-        ("Auditor", &[("*", &["view", "job_history"])]),
-        ("Team lead", &[("*", &["full"]), ("workspace", &["manage_collaborators"])]),
-    ];
-    for (i, (name, privs)) in customs.iter().enumerate() {
-        let privileges: BTreeMap<String, Vec<String>> = privs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
-            .collect();
-        let scope = (i % 2 == 0).then(|| vec![format!("folder:f{}", rng.below(4))]);
-        p.roles.push(RoleDef { name: (*name).parse().unwrap(), based_on: None, privileges, scope });
-    }
-    let roles: Vec<String> = ["Admin", "Analyst", "Operator"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .chain(customs.iter().map(|c| c.0.to_owned()))
-        .collect();
-    p.groups = (0..5)
-        .map(|g| GroupDef {
-            id: format!("g{g}").parse().unwrap(),
-            members: (0..4).map(|_| format!("u{}", rng.below(USERS as u64)).parse().unwrap()).collect(),
-            groups: vec![],
-        })
-        .collect();
-    for u in 0..USERS {
-        for env in ["development", "production"] {
-            // user 0 is the whole-workspace Operator that `list` measures; user 1 is scoped to f4.
-            let (role, scope) = match u {
-                0 => ("Operator".to_owned(), None),
-                1 => ("Operator".to_owned(), Some(vec!["folder:f4".to_owned()])),
-                _ => (
-                    roles[rng.below(roles.len() as u64) as usize].clone(),
-                    (rng.below(10) < 7).then(|| vec![format!("folder:f{}", rng.below(FOLDERS as u64))]),
-                ),
-            };
-            p.assignments.push(AssignmentDef {
-                environment: env.parse().unwrap(),
-                user: Some(format!("u{u}").parse().unwrap()),
-                group: None,
-                role: role.parse().unwrap(),
-                scope,
-                deploy: u % 10 == 0,
-            });
-        }
-    }
-    for g in 0..5 {
-        p.assignments.push(AssignmentDef {
-            environment: "production".parse().unwrap(),
-            user: None,
-            group: Some(format!("g{g}").parse().unwrap()),
-            role: roles[g % roles.len()].parse().unwrap(),
-            scope: Some(vec![format!("folder:f{}", 12 + g)]),
-            deploy: false,
-        });
-    }
-    p
-}
-
-fn world() -> PolicyCatalog {
-    let mut rng = BenchRng::new(7);
-    PolicyCatalog { tenants: (0..TENANTS).map(|t| tenant(t, &mut rng)).collect() }
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
-        .map(|pages| pages * 4)
-        .unwrap_or(0)
-}
+use palisade::rbac::{CASBIN_MODEL, PolicyCatalog, Privilege, Rbac, Resource, TenantPolicy, casbin_policy};
+use palisade_demos::rbac_world::{ASSETS, FOLDERS, world};
 
 fn enforcer(p: &TenantPolicy) -> Enforcer {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -145,15 +33,8 @@ fn enforcer(p: &TenantPolicy) -> Enforcer {
 
 fn bench(c: &mut Criterion) {
     let catalog = world();
-    let before = rss_kib();
     let rbac = Rbac::new();
     rbac.publish(&catalog).unwrap();
-    let after = rss_kib();
-    eprintln!(
-        "rbac: resident memory of the published world ≈ {} KiB ({} tenants × 3 environments)",
-        after.saturating_sub(before),
-        TENANTS
-    );
 
     let snap = rbac.snapshot(&"tenant-0".parse().unwrap(), &"production".parse().unwrap()).unwrap();
     let u1: UserId = "u1".parse().unwrap();
@@ -226,12 +107,24 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // Load: from the in-memory catalog to every published (tenant, environment) snapshot
+    // (validation, compilation, snapshots, atomic swap); and the same from the JSON text (parse +
+    // publish). Memory and a callgrind-friendly run: `cargo bench --bench rbac_footprint`.
     let mut g = c.benchmark_group("rbac_load");
     g.sample_size(10);
     g.bench_function("palisade_publish_100_tenants", |b| {
         b.iter_with_large_drop(|| {
             let r = Rbac::new();
             r.publish(black_box(&catalog)).unwrap();
+            r
+        })
+    });
+    let json = catalog.to_json();
+    g.bench_function("palisade_parse_json_and_publish_100_tenants", |b| {
+        b.iter_with_large_drop(|| {
+            let parsed = PolicyCatalog::from_json(black_box(&json)).unwrap();
+            let r = Rbac::new();
+            r.publish(&parsed).unwrap();
             r
         })
     });

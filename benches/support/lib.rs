@@ -4,6 +4,8 @@
 //! of them (or the tour) needs is generated here, deterministically, so every run measures the
 //! same inputs.
 
+pub mod rbac_world;
+
 /// A tiny deterministic pseudo-random generator (SplitMix64) for building bench worlds.
 ///
 /// Not for secrets: palisade's secrets come only from the OS CSPRNG. This exists so that a bench

@@ -18,11 +18,6 @@
 //! # Ok::<(), palisade_core::IdError>(())
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
 use crate::error::IdError;
 
 /// The longest id accepted, in bytes.
@@ -49,64 +44,125 @@ fn validate(kind: &'static str, value: &str) -> Result<(), IdError> {
     Ok(())
 }
 
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+/// Defines a validated string newtype: a `Box<str>` that can only be built through `new`, which
+/// runs `validate`, on every way in (`FromStr`, `TryFrom<String>`, serde). It gets `as_str`,
+/// `Display`, a `Debug` that names the type, `AsRef<str>`, `Into<String>`, ordering and hashing
+/// by the text, and serde as a plain string; and `Borrow<str>` (so that maps keyed by it can be
+/// searched with a `&str`) when the invocation ends with `, Borrow<str>`.
+///
+/// palisade's own ids ([`TenantId`], [`UserId`], [`EnvironmentId`]) are defined with it; crates
+/// with their own name syntax (role names, asset types, ...) use it too, so that every
+/// validated name in the workspace behaves alike.
+///
+/// ```
+/// #[derive(Debug)]
+/// pub struct NotShort;
+/// impl std::fmt::Display for NotShort {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("use at most 8 characters")
+///     }
+/// }
+/// palisade_core::validated_string!(
+///     /// A short name.
+///     pub ShortName, NotShort, |v: &str| if v.len() <= 8 { Ok(()) } else { Err(NotShort) }
+/// );
+/// let n: ShortName = "abc".parse()?;
+/// assert_eq!((n.as_str(), format!("{n:?}")), ("abc", r#"ShortName("abc")"#.to_owned()));
+/// assert!(ShortName::new("much too long").is_err());
+/// assert!(serde_json::from_str::<ShortName>(r#""much too long""#).is_err());
+/// # Ok::<(), NotShort>(())
+/// ```
+#[macro_export]
+macro_rules! validated_string {
+    ($(#[$doc:meta])* $vis:vis $name:ident, $err:ty, $validate:expr, Borrow<str>) => {
+        $crate::validated_string!($(#[$doc])* $vis $name, $err, $validate);
+
+        impl ::core::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+    ($(#[$doc:meta])* $vis:vis $name:ident, $err:ty, $validate:expr) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(Box<str>);
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        $vis struct $name(Box<str>);
 
         impl $name {
             /// Validates `value` and wraps it.
-            pub fn new(value: impl Into<String>) -> Result<Self, IdError> {
-                let value = value.into();
-                validate($kind, &value)?;
+            pub fn new(value: impl Into<String>) -> ::core::result::Result<Self, $err> {
+                let value: String = value.into();
+                ($validate)(value.as_str())?;
                 Ok(Self(value.into_boxed_str()))
             }
 
-            /// The id as text.
+            /// The text.
             pub fn as_str(&self) -> &str {
                 &self.0
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::core::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.write_str(&self.0)
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 write!(f, concat!(stringify!($name), "({:?})"), &*self.0)
             }
         }
 
-        impl FromStr for $name {
-            type Err = IdError;
-            fn from_str(s: &str) -> Result<Self, IdError> {
+        impl ::core::str::FromStr for $name {
+            type Err = $err;
+            fn from_str(s: &str) -> ::core::result::Result<Self, $err> {
                 Self::new(s)
             }
         }
 
-        impl TryFrom<String> for $name {
-            type Error = IdError;
-            fn try_from(s: String) -> Result<Self, IdError> {
+        impl ::core::convert::TryFrom<String> for $name {
+            type Error = $err;
+            fn try_from(s: String) -> ::core::result::Result<Self, $err> {
                 Self::new(s)
             }
         }
 
-        impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0.into_string()
+        impl ::core::convert::From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0.into_string()
             }
         }
 
-        impl AsRef<str> for $name {
+        impl ::core::convert::AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
             }
         }
+
+        impl $crate::__private::serde::Serialize for $name {
+            fn serialize<S: $crate::__private::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                let text = <String as $crate::__private::serde::Deserialize>::deserialize(deserializer)?;
+                Self::new(text).map_err(<D::Error as $crate::__private::serde::de::Error>::custom)
+            }
+        }
+    };
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        crate::validated_string!($(#[$doc])* pub $name, IdError, |v: &str| validate($kind, v));
     };
 }
 

@@ -47,6 +47,12 @@ pub mod sealer;
 pub mod secret;
 pub mod throttle;
 
+/// Re-exports for the macros of this crate; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}
+
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{ErrorClass, IdError};
 pub use identity::ExternalIdentity;

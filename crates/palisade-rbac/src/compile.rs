@@ -1,4 +1,9 @@
 //! Validation and compilation of a tenant's policy into interned, index-based tables.
+//!
+//! The compiled form keeps no per-node strings: every project, folder and asset id lives in one
+//! text arena per tenant, nodes are 24-byte records of indices, the id → node index is a
+//! `hashbrown` table of `u32`s, and users, groups, environments and assignment scopes are
+//! interned as indices. Snapshots of the tenant's environments share it through an `Arc`.
 
 use std::collections::HashSet;
 
@@ -6,12 +11,15 @@ use std::collections::HashSet;
 /// resistant to crafted collisions in tenant-chosen names.
 pub(crate) type HashMap<K, V> = foldhash::HashMap<K, V>;
 
-use palisade_core::{EnvironmentId, UserId};
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use palisade_core::{EnvironmentId, TenantId, UserId};
 
 use crate::error::{Error, Result};
 use crate::names::{Name, RoleName, check_token};
 use crate::policy::{PolicyCatalog, TenantPolicy};
-use crate::resource::{Resource, ResourceString};
+use crate::resource::{Resource, ResourceRef, ResourceString};
 use crate::roles::{
     ADMIN_ONLY_PRIVILEGES, ASSET_PRIVILEGES, BUILTIN_ASSET_TYPES, CONTAINER_TYPES, DEPLOY, NO_ACCESS,
     SYSTEM_ROLES, WORKSPACE_PRIVILEGES, system_role_grants,
@@ -23,14 +31,16 @@ pub(crate) const PROJECT_TYPE: u16 = 1;
 pub(crate) const FOLDER_TYPE: u16 = 2;
 pub(crate) const MAX_PRIVILEGES: usize = 64;
 
-/// One node of the resource tree.
-#[derive(Debug)]
+/// One node of the resource tree: its type, parent, pre-order interval `[pre, end)` and id
+/// (`ids[id0..id1]` in the tenant's text arena).
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Node {
-    pub resource: Resource,
-    pub ty: u16,
     pub parent: u32,
     pub pre: u32,
     pub end: u32,
+    pub id0: u32,
+    pub id1: u32,
+    pub ty: u16,
 }
 
 /// A compiled role.
@@ -44,46 +54,56 @@ pub(crate) struct CRole {
     pub scope: Vec<u32>,
 }
 
-/// Who an assignment is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who an assignment is for: an interned user or group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CSubject {
-    User(UserId),
+    User(u32),
     Group(u32),
 }
 
 /// A compiled assignment.
 #[derive(Debug)]
 pub(crate) struct CAssignment {
-    pub env: EnvironmentId,
+    /// Index into the tenant's environments.
+    pub env: u16,
     pub subject: CSubject,
     /// `None` = NoAccess.
     pub role: Option<u32>,
-    pub scope: Vec<u32>,
+    /// Scope nodes: `scopes[s0..s1]`.
+    pub s0: u32,
+    pub s1: u32,
     pub deploy: bool,
 }
 
 /// A tenant's policy, validated and interned.
 #[derive(Debug)]
 pub(crate) struct TenantData {
-    pub policy: TenantPolicy,
+    pub tenant: TenantId,
+    pub environments: Vec<EnvironmentId>,
     pub types: Vec<Box<str>>,
     pub type_index: HashMap<Box<str>, u16>,
     pub privs: Vec<Box<str>>,
     pub priv_index: HashMap<Box<str>, u8>,
     pub nodes: Vec<Node>,
-    /// Per type index: id → node.
-    pub by_type: Vec<HashMap<Name, u32>>,
+    /// The ids of all nodes, end to end.
+    pub ids: String,
+    /// (type, id) → node.
+    node_index: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
     /// Per type index: nodes sorted by pre-order number.
     pub sorted: Vec<Vec<u32>>,
     pub roles: Vec<CRole>,
     pub role_index: HashMap<RoleName, u32>,
     pub groups: Vec<Name>,
-    /// For each user: every group it belongs to, with the group it came through (`NONE` when a
+    /// Every user the policy names, interned (`user_index` maps names to these indices).
+    pub users: Vec<UserId>,
+    user_index: HashTable<u32>,
+    /// Per user index: every group it belongs to, with the group it came through (`NONE` when a
     /// direct member).
-    pub user_groups: HashMap<UserId, Vec<(u32, u32)>>,
-    /// Every user the policy names, interned.
-    pub users: HashMap<UserId, u32>,
+    pub user_groups: Vec<Vec<(u32, u32)>>,
     pub assignments: Vec<CAssignment>,
+    /// The assignments' scope nodes, end to end.
+    pub scopes: Vec<u32>,
 }
 
 impl TenantData {
@@ -94,23 +114,100 @@ impl TenantData {
         }
     }
 
+    fn node_hash(&self, ty: u16, id: &str) -> u64 {
+        self.hasher.hash_one((ty, id))
+    }
+
+    fn id_of(&self, n: &Node) -> &str {
+        self.ids.get(n.id0 as usize..n.id1 as usize).unwrap_or("")
+    }
+
+    /// The node of type `ty` with id `id`.
+    pub(crate) fn lookup(&self, ty: u16, id: &str) -> Option<u32> {
+        let nodes = &self.nodes;
+        let ids = &self.ids;
+        self.node_index
+            .find(self.node_hash(ty, id), |&n| {
+                nodes
+                    .get(n as usize)
+                    .is_some_and(|x| x.ty == ty && ids.get(x.id0 as usize..x.id1 as usize) == Some(id))
+            })
+            .copied()
+    }
+
+    /// Adds a node (not yet linked to its parent); `false` if (type, id) exists already.
+    fn add_node(&mut self, ty: u16, id: &str) -> bool {
+        if self.lookup(ty, id).is_some() {
+            return false;
+        }
+        let n = self.nodes.len() as u32;
+        let id0 = self.ids.len() as u32;
+        self.ids.push_str(id);
+        self.nodes.push(Node { parent: NONE, pre: 0, end: 0, id0, id1: self.ids.len() as u32, ty });
+        let (nodes, ids, hasher) = (&self.nodes, &self.ids, &self.hasher);
+        let rehash = |&m: &u32| {
+            let x = nodes.get(m as usize);
+            let id = x.and_then(|x| ids.get(x.id0 as usize..x.id1 as usize)).unwrap_or("");
+            hasher.hash_one((x.map(|x| x.ty).unwrap_or(0), id))
+        };
+        self.node_index.insert_unique(hasher.hash_one((ty, id)), n, rehash);
+        true
+    }
+
+    /// The interned index of `user`.
+    pub(crate) fn user(&self, user: &str) -> Option<u32> {
+        let users = &self.users;
+        self.user_index
+            .find(self.hasher.hash_one(user), |&u| users.get(u as usize).map(UserId::as_str) == Some(user))
+            .copied()
+    }
+
+    fn intern_user(&mut self, user: &UserId) -> u32 {
+        if let Some(u) = self.user(user.as_str()) {
+            return u;
+        }
+        let u = self.users.len() as u32;
+        self.users.push(user.clone());
+        self.user_groups.push(Vec::new());
+        let (users, hasher) = (&self.users, &self.hasher);
+        let rehash = |&m: &u32| hasher.hash_one(users.get(m as usize).map(UserId::as_str).unwrap_or(""));
+        self.user_index.insert_unique(hasher.hash_one(user.as_str()), u, rehash);
+        u
+    }
+
     pub(crate) fn node(&self, resource: &Resource) -> Option<u32> {
         match resource {
             Resource::Workspace => Some(0),
-            Resource::Project(n) => self.by_type.get(PROJECT_TYPE as usize)?.get(n.as_str()).copied(),
-            Resource::Folder(n) => self.by_type.get(FOLDER_TYPE as usize)?.get(n.as_str()).copied(),
+            Resource::Project(n) => self.lookup(PROJECT_TYPE, n.as_str()),
+            Resource::Folder(n) => self.lookup(FOLDER_TYPE, n.as_str()),
             Resource::Asset { asset_type, id } => {
                 let ty = *self.type_index.get(asset_type.as_str())?;
                 if ty <= FOLDER_TYPE {
                     return None;
                 }
-                self.by_type.get(ty as usize)?.get(id.as_str()).copied()
+                self.lookup(ty, id.as_str())
             }
         }
     }
 
+    /// The resource at `node`, borrowed from the tenant's tables.
+    pub(crate) fn resource_ref(&self, node: u32) -> ResourceRef<'_> {
+        match self.nodes.get(node as usize) {
+            Some(n) if node != 0 => ResourceRef::new(
+                self.types.get(n.ty as usize).map(|t| &**t).unwrap_or("workspace"),
+                Some(self.id_of(n)),
+            ),
+            _ => ResourceRef::new("workspace", None),
+        }
+    }
+
     pub(crate) fn resource_of(&self, node: u32) -> String {
-        self.nodes.get(node as usize).map(|n| n.resource.to_string()).unwrap_or_default()
+        self.resource_ref(node).to_string()
+    }
+
+    /// The scope nodes of assignment `a`.
+    pub(crate) fn scope_of(&self, a: &CAssignment) -> &[u32] {
+        self.scopes.get(a.s0 as usize..a.s1 as usize).unwrap_or(&[])
     }
 
     /// The privilege names in `mask`, in interning order.
@@ -130,7 +227,10 @@ impl TenantData {
         if p.environments.is_empty() {
             errs.push("`environments` is empty: list at least one environment (or omit it for development, test, production)".into());
         }
-        let mut seen = HashSet::new();
+        if p.environments.len() > usize::from(u16::MAX) {
+            errs.push("more than 65535 environments".into());
+        }
+        let mut seen = HashSet::with_capacity(p.environments.len());
         for e in &p.environments {
             if !seen.insert(e.as_str()) {
                 errs.push(format!("environment {e} is listed twice"));
@@ -164,11 +264,11 @@ impl TenantData {
         let mut host_privs: Vec<String> = Vec::new();
         let builtins =
             ASSET_PRIVILEGES.iter().chain([DEPLOY].iter()).chain(WORKSPACE_PRIVILEGES.iter()).copied();
-        for name in builtins.map(str::to_owned).chain(p.privileges.iter().cloned()) {
-            if priv_index.contains_key(name.as_str()) {
+        for name in builtins.chain(p.privileges.iter().map(String::as_str)) {
+            if priv_index.contains_key(name) {
                 continue;
             }
-            if let Err(e) = check_token("privilege", &name) {
+            if let Err(e) = check_token("privilege", name) {
                 errs.push(e.to_string());
                 continue;
             }
@@ -177,47 +277,61 @@ impl TenantData {
                 continue;
             }
             if privs.len() >= ASSET_PRIVILEGES.len() + 1 + WORKSPACE_PRIVILEGES.len() {
-                host_privs.push(name.clone());
+                host_privs.push(name.to_owned());
             }
             if privs.len() >= MAX_PRIVILEGES {
                 errs.push(format!("more than {MAX_PRIVILEGES} privileges: drop {name} and others"));
                 continue;
             }
-            priv_index.insert(name.as_str().into(), privs.len() as u8);
+            priv_index.insert(name.into(), privs.len() as u8);
             privs.push(name.into());
         }
 
         // Tree.
-        let mut nodes =
-            vec![Node { resource: Resource::Workspace, ty: WORKSPACE_TYPE, parent: NONE, pre: 0, end: 0 }];
-        let mut by_type: Vec<HashMap<Name, u32>> = (0..types.len()).map(|_| HashMap::default()).collect();
-        let mut add = |nodes: &mut Vec<Node>, errs: &mut Vec<String>, resource: Resource, ty: u16| {
-            let id = match &resource {
-                Resource::Project(n) | Resource::Folder(n) | Resource::Asset { id: n, .. } => n.clone(),
-                Resource::Workspace => return,
-            };
-            let Some(map) = by_type.get_mut(ty as usize) else { return };
-            if map.contains_key(&id) {
-                errs.push(format!("{resource} is defined twice"));
-                return;
-            }
-            map.insert(id, nodes.len() as u32);
-            nodes.push(Node { resource, ty, parent: NONE, pre: 0, end: 0 });
+        let nnodes = 1 + p.projects.len() + p.folders.len() + p.assets.len();
+        let id_bytes = p.projects.iter().map(|x| x.id.as_str().len()).sum::<usize>()
+            + p.folders.iter().map(|x| x.id.as_str().len()).sum::<usize>()
+            + p.assets.iter().map(|x| x.id.as_str().len()).sum::<usize>();
+        let ntypes = types.len();
+        let mut data = TenantData {
+            tenant: p.id.clone(),
+            environments: p.environments.clone(),
+            types,
+            type_index,
+            privs,
+            priv_index,
+            nodes: Vec::with_capacity(nnodes),
+            ids: String::with_capacity(id_bytes),
+            node_index: HashTable::with_capacity(nnodes),
+            hasher: foldhash::fast::RandomState::default(),
+            sorted: Vec::new(),
+            roles: Vec::new(),
+            role_index: HashMap::default(),
+            groups: Vec::new(),
+            users: Vec::new(),
+            user_index: HashTable::new(),
+            user_groups: Vec::new(),
+            assignments: Vec::with_capacity(p.assignments.len()),
+            scopes: Vec::new(),
         };
+        data.nodes.push(Node { parent: NONE, pre: 0, end: 0, id0: 0, id1: 0, ty: WORKSPACE_TYPE });
         for pr in &p.projects {
-            add(&mut nodes, &mut errs, Resource::Project(pr.id.clone()), PROJECT_TYPE);
+            if !data.add_node(PROJECT_TYPE, pr.id.as_str()) {
+                errs.push(format!("project:{} is defined twice", pr.id));
+            }
         }
         for f in &p.folders {
-            add(&mut nodes, &mut errs, Resource::Folder(f.id.clone()), FOLDER_TYPE);
+            if !data.add_node(FOLDER_TYPE, f.id.as_str()) {
+                errs.push(format!("folder:{} is defined twice", f.id));
+            }
         }
         for a in &p.assets {
-            match type_index.get(a.asset_type.as_str()) {
-                Some(&ty) if ty > FOLDER_TYPE => add(
-                    &mut nodes,
-                    &mut errs,
-                    Resource::Asset { asset_type: a.asset_type.clone(), id: a.id.clone() },
-                    ty,
-                ),
+            match data.type_index.get(a.asset_type.as_str()) {
+                Some(&ty) if ty > FOLDER_TYPE => {
+                    if !data.add_node(ty, a.id.as_str()) {
+                        errs.push(format!("{}:{} is defined twice", a.asset_type, a.id));
+                    }
+                }
                 Some(_) => errs.push(format!(
                     "asset {}:{} has a container type: declare it under `projects` or `folders`",
                     a.asset_type, a.id
@@ -225,138 +339,133 @@ impl TenantData {
                 None => errs.push(format!("asset {}:{} has an unknown type", a.asset_type, a.id)),
             }
         }
-        let data_for_lookup = Lookup { tenant, by_type: &by_type, others };
         for pr in &p.projects {
-            if let Some(&n) = by_type.get(PROJECT_TYPE as usize).and_then(|m| m.get(&pr.id))
-                && let Some(node) = nodes.get_mut(n as usize)
+            if let Some(n) = data.lookup(PROJECT_TYPE, pr.id.as_str())
+                && let Some(node) = data.nodes.get_mut(n as usize)
             {
                 node.parent = 0;
             }
         }
-        let mut parents: Vec<(u32, u32)> = Vec::new();
-        for f in &p.folders {
-            let me = by_type.get(FOLDER_TYPE as usize).and_then(|m| m.get(&f.id)).copied();
-            let what = Lazy(&|| format!("folder:{}", f.id));
-            if let (Some(me), Some(parent)) =
-                (me, data_for_lookup.container(&f.parent, &what, false, &mut errs))
-            {
-                parents.push((me, parent));
+        let mut parents: Vec<(u32, u32)> = Vec::with_capacity(p.folders.len() + p.assets.len());
+        {
+            let lookup = Lookup { data: &data, others };
+            for f in &p.folders {
+                let me = data.lookup(FOLDER_TYPE, f.id.as_str());
+                let what = Lazy(&|| format!("folder:{}", f.id));
+                if let (Some(me), Some(parent)) = (me, lookup.container(&f.parent, &what, false, &mut errs)) {
+                    parents.push((me, parent));
+                }
             }
-        }
-        for a in &p.assets {
-            let me = type_index
-                .get(a.asset_type.as_str())
-                .and_then(|t| by_type.get(*t as usize))
-                .and_then(|m| m.get(&a.id))
-                .copied();
-            let what = Lazy(&|| format!("{}:{}", a.asset_type, a.id));
-            if let (Some(me), Some(parent)) =
-                (me, data_for_lookup.container(&a.parent, &what, false, &mut errs))
-            {
-                parents.push((me, parent));
+            for a in &p.assets {
+                let me =
+                    data.type_index.get(a.asset_type.as_str()).and_then(|&t| data.lookup(t, a.id.as_str()));
+                let what = Lazy(&|| format!("{}:{}", a.asset_type, a.id));
+                if let (Some(me), Some(parent)) = (me, lookup.container(&a.parent, &what, false, &mut errs)) {
+                    parents.push((me, parent));
+                }
             }
         }
         for (me, parent) in parents {
             if parent == 0 {
                 errs.push(format!(
                     "{} sits directly in the workspace: put it in a project or folder",
-                    nodes.get(me as usize).map(|n| n.resource.to_string()).unwrap_or_default()
+                    data.resource_of(me)
                 ));
-            } else if let Some(node) = nodes.get_mut(me as usize) {
+            } else if let Some(node) = data.nodes.get_mut(me as usize) {
                 node.parent = parent;
             }
         }
-        // Pre-order numbering (iterative); nodes not reached sit in a parent cycle.
-        let mut children: Vec<Vec<u32>> = vec![Vec::new(); nodes.len()];
-        for (i, n) in nodes.iter().enumerate().skip(1) {
-            if let Some(c) = children.get_mut(n.parent as usize) {
-                c.push(i as u32);
+        data.number_nodes(&mut errs);
+        let mut sorted: Vec<Vec<u32>> = vec![Vec::new(); ntypes];
+        // Per type, the nodes in pre-order.
+        let mut by_pre: Vec<u32> = (0..data.nodes.len() as u32).collect();
+        by_pre.sort_unstable_by_key(|&i| data.nodes.get(i as usize).map(|n| n.pre).unwrap_or(0));
+        for i in by_pre {
+            if let Some(v) = data.nodes.get(i as usize).and_then(|n| sorted.get_mut(n.ty as usize)) {
+                v.push(i);
             }
         }
-        let mut counter = 0u32;
-        let mut visited = vec![false; nodes.len()];
-        let mut stack: Vec<(u32, usize)> = vec![(0, 0)];
+        data.sorted = sorted;
+
+        data.compile_roles(p, &host_privs, others, &mut errs);
+        data.compile_groups(p, &mut errs);
+        data.compile_assignments(p, others, &mut errs);
+        data.user_groups.shrink_to_fit();
+        data.scopes.shrink_to_fit();
+        if errs.is_empty() {
+            Ok(data)
+        } else {
+            Err(errs.into_iter().map(|e| format!("tenant {tenant}: {e}")).collect())
+        }
+    }
+
+    /// Pre-order numbering (iterative); nodes not reached sit in a parent cycle.
+    fn number_nodes(&mut self, errs: &mut Vec<String>) {
+        let nodes = &mut self.nodes;
+        // Children lists as one arena: counting sort of the nodes by parent.
+        let n = nodes.len();
+        let mut first = vec![0u32; n + 1];
+        for x in nodes.iter().skip(1) {
+            if let Some(c) = first.get_mut(x.parent as usize) {
+                *c += 1;
+            }
+        }
+        let mut sum = 0u32;
+        for c in first.iter_mut() {
+            let here = *c;
+            *c = sum;
+            sum += here;
+        }
+        let mut fill = first.clone();
+        let mut children = vec![0u32; sum as usize];
+        for (i, x) in nodes.iter().enumerate().skip(1) {
+            if let Some(at) = fill.get_mut(x.parent as usize) {
+                if let Some(slot) = children.get_mut(*at as usize) {
+                    *slot = i as u32;
+                }
+                *at += 1;
+            }
+        }
+        let kids = |p: u32| -> &[u32] {
+            let lo = first.get(p as usize).copied().unwrap_or(0) as usize;
+            let hi = first.get(p as usize + 1).copied().unwrap_or(0) as usize;
+            children.get(lo..hi).unwrap_or(&[])
+        };
+        let mut counter = 1u32;
+        let mut visited = vec![false; n];
         if let Some(v) = visited.get_mut(0) {
             *v = true;
         }
-        if let Some(n) = nodes.get_mut(0) {
-            n.pre = 0;
-        }
-        counter += 1;
-        while let Some((n, i)) = stack.last_mut() {
-            let (n, i_now) = (*n, *i);
+        let mut stack: Vec<(u32, usize)> = vec![(0, 0)];
+        while let Some((node, i)) = stack.last_mut() {
+            let (node, i_now) = (*node, *i);
             *i += 1;
-            match children.get(n as usize).and_then(|c| c.get(i_now)).copied() {
+            match kids(node).get(i_now).copied() {
                 Some(child) => {
                     if let Some(v) = visited.get_mut(child as usize) {
                         *v = true;
                     }
-                    if let Some(node) = nodes.get_mut(child as usize) {
-                        node.pre = counter;
+                    if let Some(x) = nodes.get_mut(child as usize) {
+                        x.pre = counter;
                     }
                     counter += 1;
                     stack.push((child, 0));
                 }
                 None => {
-                    if let Some(node) = nodes.get_mut(n as usize) {
-                        node.end = counter;
+                    if let Some(x) = nodes.get_mut(node as usize) {
+                        x.end = counter;
                     }
                     stack.pop();
                 }
             }
         }
         for (i, v) in visited.iter().enumerate() {
-            if !v
-                && let Some(n) = nodes.get(i)
-                && n.parent != NONE
-            {
-                errs.push(format!("{} is in a cycle of folder parents: break the cycle", n.resource));
+            if !v && self.nodes.get(i).is_some_and(|x| x.parent != NONE) {
+                errs.push(format!(
+                    "{} is in a cycle of folder parents: break the cycle",
+                    self.resource_of(i as u32)
+                ));
             }
-        }
-        let mut sorted: Vec<Vec<u32>> = vec![Vec::new(); types.len()];
-        for (i, n) in nodes.iter().enumerate() {
-            if let Some(v) = sorted.get_mut(n.ty as usize) {
-                v.push(i as u32);
-            }
-        }
-        for v in &mut sorted {
-            v.sort_by_key(|&i| nodes.get(i as usize).map(|n| n.pre).unwrap_or(0));
-        }
-
-        let mut data = TenantData {
-            // The tree lives in `nodes`; keep the rest of the policy for explanations and export.
-            policy: p.clone_without_tree(),
-            types,
-            type_index,
-            privs,
-            priv_index,
-            nodes,
-            by_type,
-            sorted,
-            roles: Vec::new(),
-            role_index: HashMap::default(),
-            groups: Vec::new(),
-            user_groups: HashMap::default(),
-            users: HashMap::default(),
-            assignments: Vec::new(),
-        };
-
-        data.compile_roles(p, &host_privs, others, &mut errs);
-        data.compile_groups(p, &mut errs);
-        data.compile_assignments(p, others, &mut errs);
-        let mut users: Vec<UserId> = data.user_groups.keys().cloned().collect();
-        for a in &data.assignments {
-            if let CSubject::User(u) = &a.subject {
-                users.push(u.clone());
-            }
-        }
-        users.sort_unstable();
-        users.dedup();
-        data.users = users.into_iter().enumerate().map(|(i, u)| (u, i as u32)).collect();
-        if errs.is_empty() {
-            Ok(data)
-        } else {
-            Err(errs.into_iter().map(|e| format!("tenant {tenant}: {e}")).collect())
         }
     }
 
@@ -366,19 +475,34 @@ impl TenantData {
         what: &Lazy<'_>,
         others: &[&TenantPolicy],
         errs: &mut Vec<String>,
-    ) -> Vec<u32> {
-        let Some(entries) = entries else { return vec![0] };
+        out: &mut Vec<u32>,
+    ) {
+        let start = out.len();
+        let Some(entries) = entries else {
+            out.push(0);
+            return;
+        };
         if entries.is_empty() {
             errs.push(format!(
                 "{what} has an empty scope, which grants nothing: omit `scope` for the whole workspace"
             ));
         }
-        let lookup = Lookup { tenant: self.policy.id.as_str(), by_type: &self.by_type, others };
-        let mut out: Vec<u32> =
-            entries.iter().filter_map(|e| lookup.container(e, what, true, errs)).collect();
-        out.sort_unstable();
-        out.dedup();
-        out
+        let lookup = Lookup { data: self, others };
+        out.extend(entries.iter().filter_map(|e| lookup.container(e, what, true, errs)));
+        if let Some(mine) = out.get_mut(start..) {
+            mine.sort_unstable();
+        }
+        let mut keep = start;
+        for i in start..out.len() {
+            let v = out.get(i).copied();
+            if keep == start || out.get(keep - 1).copied() != v {
+                if let (Some(v), Some(slot)) = (v, out.get_mut(keep)) {
+                    *slot = v;
+                }
+                keep += 1;
+            }
+        }
+        out.truncate(keep);
     }
 
     fn compile_roles(
@@ -515,7 +639,8 @@ impl TenantData {
                 }
             }
         }
-        let scope = self.scope(&r.scope, &Lazy(&|| format!("role {name}")), others, errs);
+        let mut scope = Vec::new();
+        self.scope(&r.scope, &Lazy(&|| format!("role {name}")), others, errs, &mut scope);
         self.role_index.insert(r.name.clone(), self.roles.len() as u32);
         self.roles.push(CRole { name: r.name.clone(), based_on: r.based_on.clone(), grants, scope });
         state.insert(name, 2);
@@ -586,13 +711,15 @@ impl TenantData {
         // Transitive memberships, breadth first, remembering the way in.
         for (gi, g) in p.groups.iter().enumerate() {
             for m in &g.members {
-                let list = self.user_groups.entry(m.clone()).or_default();
-                if !list.iter().any(|&(x, _)| x == gi as u32) {
+                let u = self.intern_user(m);
+                if let Some(list) = self.user_groups.get_mut(u as usize)
+                    && !list.iter().any(|&(x, _)| x == gi as u32)
+                {
                     list.push((gi as u32, NONE));
                 }
             }
         }
-        for list in self.user_groups.values_mut() {
+        for list in &mut self.user_groups {
             let mut k = 0;
             while let Some(&(g, _)) = list.get(k) {
                 for &pg in parents.get(g as usize).map(Vec::as_slice).unwrap_or(&[]) {
@@ -606,16 +733,19 @@ impl TenantData {
     }
 
     fn compile_assignments(&mut self, p: &TenantPolicy, others: &[&TenantPolicy], errs: &mut Vec<String>) {
+        let mut scopes = std::mem::take(&mut self.scopes);
+        scopes.reserve(p.assignments.len());
         for (i, a) in p.assignments.iter().enumerate() {
             let what = Lazy(&|| format!("assignment #{i} ({} in {})", a.role, a.environment));
-            if !p.environments.contains(&a.environment) {
+            let env = p.environments.iter().position(|e| *e == a.environment);
+            if env.is_none() {
                 errs.push(format!(
                     "{what}: unknown environment {}: list it in `environments`",
                     a.environment
                 ));
             }
             let subject = match (&a.user, &a.group) {
-                (Some(u), None) => Some(CSubject::User(u.clone())),
+                (Some(u), None) => Some(CSubject::User(self.intern_user(u))),
                 (None, Some(g)) => match self.groups.iter().position(|x| x == g) {
                     Some(gi) => Some(CSubject::Group(gi as u32)),
                     None => {
@@ -648,17 +778,20 @@ impl TenantData {
                     }
                 }
             };
-            let scope = self.scope(&a.scope, &what, others, errs);
-            if let Some(subject) = subject {
+            let s0 = scopes.len() as u32;
+            self.scope(&a.scope, &what, others, errs, &mut scopes);
+            if let (Some(subject), Some(env)) = (subject, env) {
                 self.assignments.push(CAssignment {
-                    env: a.environment.clone(),
+                    env: env as u16,
                     subject,
                     role,
-                    scope,
+                    s0,
+                    s1: scopes.len() as u32,
                     deploy: a.deploy,
                 });
             }
         }
+        self.scopes = scopes;
         if let Some(jit) = &p.jit {
             let known = |r: &RoleName| r.as_str() == NO_ACCESS || self.role_index.contains_key(r);
             if let Some(d) = &jit.default_role
@@ -698,8 +831,7 @@ impl std::fmt::Display for Lazy<'_> {
 }
 
 struct Lookup<'a> {
-    tenant: &'a str,
-    by_type: &'a [HashMap<Name, u32>],
+    data: &'a TenantData,
     others: &'a [&'a TenantPolicy],
 }
 
@@ -712,6 +844,16 @@ impl Lookup<'_> {
         allow_workspace: bool,
         errs: &mut Vec<String>,
     ) -> Option<u32> {
+        // The common case, without parsing: a project or folder of this tenant.
+        let quick = match text.split_once(':') {
+            Some(("project", id)) => self.data.lookup(PROJECT_TYPE, id),
+            Some(("folder", id)) => self.data.lookup(FOLDER_TYPE, id),
+            _ => None,
+        };
+        if quick.is_some() {
+            return quick;
+        }
+        let tenant = self.data.tenant.as_str();
         let rs: ResourceString = match text.parse() {
             Ok(r) => r,
             Err(e) => {
@@ -720,7 +862,7 @@ impl Lookup<'_> {
             }
         };
         if let Some(t) = &rs.tenant
-            && t.as_str() != self.tenant
+            && t.as_str() != tenant
         {
             errs.push(format!(
                 "{what} refers to {text}, in tenant {t}: grants and parents cannot cross tenants"
@@ -736,11 +878,11 @@ impl Lookup<'_> {
                 return None;
             }
         };
-        if let Some(&n) = self.by_type.get(ty as usize).and_then(|m| m.get(id)) {
+        if let Some(n) = self.data.lookup(ty, id.as_str()) {
             return Some(n);
         }
         let elsewhere = self.others.iter().find(|o| {
-            o.id.as_str() != self.tenant
+            o.id.as_str() != tenant
                 && if ty == PROJECT_TYPE {
                     o.projects.iter().any(|p| p.id == *id)
                 } else {
@@ -750,7 +892,7 @@ impl Lookup<'_> {
         match elsewhere {
             Some(o) => errs.push(format!(
                 "{what} refers to {}, which belongs to tenant {}, not {}: grants and parents cannot cross tenants",
-                rs.resource, o.id, self.tenant
+                rs.resource, o.id, tenant
             )),
             None => errs.push(format!("{what} refers to unknown {}", rs.resource)),
         }
@@ -768,7 +910,7 @@ pub(crate) fn compile_catalog(c: &PolicyCatalog) -> Result<Vec<TenantData>> {
         }
     }
     let all: Vec<&TenantPolicy> = c.tenants.iter().collect();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(c.tenants.len());
     for t in &c.tenants {
         match TenantData::compile(t, &all) {
             Ok(d) => out.push(d),

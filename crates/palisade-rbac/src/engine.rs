@@ -17,7 +17,14 @@ use crate::snapshot::{DenyReason, Explanation, Snapshot};
 #[derive(Debug)]
 struct TenantState {
     revision: u64,
-    envs: HashMap<EnvironmentId, Arc<Snapshot>>,
+    /// One snapshot per environment, in the order of the tenant's `environments`.
+    envs: Vec<Arc<Snapshot>>,
+}
+
+impl TenantState {
+    fn env(&self, environment: &EnvironmentId) -> Option<&Arc<Snapshot>> {
+        self.envs.iter().find(|s| s.environment() == environment)
+    }
 }
 
 type Registry = HashMap<TenantId, Arc<TenantState>>;
@@ -74,7 +81,7 @@ impl Rbac {
         let mut next: Registry = (*old).clone();
         let mut out = Vec::new();
         for data in compiled {
-            let tenant = data.policy.id.clone();
+            let tenant = data.tenant.clone();
             let found = old.get(&tenant).map(|s| s.revision).unwrap_or(0);
             if let Some(expected) = expected
                 && expected != found
@@ -83,11 +90,8 @@ impl Rbac {
             }
             let revision = found + 1;
             let data = Arc::new(data);
-            let envs = data
-                .policy
-                .environments
-                .iter()
-                .map(|e| (e.clone(), Arc::new(Snapshot::build(data.clone(), e.clone(), revision))))
+            let envs = (0..data.environments.len())
+                .map(|e| Arc::new(Snapshot::build(data.clone(), e as u16, revision)))
                 .collect();
             next.insert(tenant.clone(), Arc::new(TenantState { revision, envs }));
             out.push((tenant, revision));
@@ -111,7 +115,7 @@ impl Rbac {
 
     /// The current snapshot of (`tenant`, `environment`), if published.
     pub fn snapshot(&self, tenant: &TenantId, environment: &EnvironmentId) -> Option<Arc<Snapshot>> {
-        self.current.load().get(tenant)?.envs.get(environment).cloned()
+        self.current.load().get(tenant)?.env(environment).cloned()
     }
 
     /// The current revision of `tenant` (0 when not published).
@@ -178,7 +182,7 @@ impl Rbac {
                 format!("denied: tenant {tenant_id} has no published policy"),
             ));
         };
-        let Some(snap) = state.envs.get(&env) else {
+        let Some(snap) = state.env(&env) else {
             return Ok(deny(
                 DenyReason::UnknownEnvironment,
                 format!("denied: tenant {tenant_id} has no environment {env}"),

@@ -63,11 +63,11 @@ pub fn casbin_policy(policy: &TenantPolicy) -> Result<CasbinPolicy> {
     let d = TenantData::compile(policy, &[]).map_err(Error::InvalidPolicy)?;
     let mut out = CasbinPolicy::default();
     let s = |x: &str| x.to_owned();
-    for n in d.nodes.iter().skip(1) {
-        out.g2.push(vec![n.resource.to_string(), d.resource_of(n.parent)]);
+    for (i, n) in d.nodes.iter().enumerate().skip(1) {
+        out.g2.push(vec![d.resource_of(i as u32), d.resource_of(n.parent)]);
     }
-    for (gi, g) in d.policy.groups.iter().enumerate() {
-        for env in &d.policy.environments {
+    for (gi, g) in policy.groups.iter().enumerate() {
+        for env in &policy.environments {
             for m in &g.members {
                 out.g.push(vec![format!("user:{m}"), format!("group:{}", g.id), env.to_string()]);
             }
@@ -79,20 +79,22 @@ pub fn casbin_policy(policy: &TenantPolicy) -> Result<CasbinPolicy> {
     }
     for (ai, a) in d.assignments.iter().enumerate() {
         let subject = match &a.subject {
-            CSubject::User(u) => format!("user:{u}"),
+            CSubject::User(u) => {
+                format!("user:{}", d.users.get(*u as usize).map(|u| u.as_str()).unwrap_or(""))
+            }
             CSubject::Group(g) => {
                 format!("group:{}", d.groups.get(*g as usize).map(|n| n.as_str()).unwrap_or(""))
             }
         };
         let asg = format!("asg:{ai}");
-        let env = a.env.to_string();
+        let env = d.environments.get(usize::from(a.env)).map(|e| e.to_string()).unwrap_or_default();
         out.g.push(vec![subject, asg.clone(), env.clone()]);
         let Some(role) = a.role.and_then(|r| d.roles.get(r as usize)) else {
             out.p.push(vec![asg, env, s("workspace"), s("workspace"), s("*"), s("*"), s("deny")]);
             continue;
         };
         for &rs in &role.scope {
-            for &as_ in &a.scope {
+            for &as_ in d.scope_of(a) {
                 for (t, &mask) in role.grants.iter().enumerate() {
                     for pname in d.mask_names(mask) {
                         out.p.push(vec![
@@ -109,7 +111,7 @@ pub fn casbin_policy(policy: &TenantPolicy) -> Result<CasbinPolicy> {
             }
         }
         if a.deploy {
-            for &as_ in &a.scope {
+            for &as_ in d.scope_of(a) {
                 out.p.push(vec![
                     asg.clone(),
                     env.clone(),

@@ -100,14 +100,7 @@ impl TenantPolicy {
     pub fn apply_jit(&mut self, user: &UserId, roles: &BTreeMap<EnvironmentId, JitRole>) {
         self.assignments.retain(|a| !(a.user.as_ref() == Some(user) && roles.contains_key(&a.environment)));
         for (env, r) in roles {
-            self.assignments.push(AssignmentDef {
-                environment: env.clone(),
-                user: Some(user.clone()),
-                group: None,
-                role: r.role.clone(),
-                scope: None,
-                deploy: false,
-            });
+            self.assignments.push(AssignmentDef::for_user(env.clone(), user.clone(), r.role.clone()));
         }
     }
 }

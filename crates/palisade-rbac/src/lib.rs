@@ -73,6 +73,6 @@ pub use policy::{
     AssetDef, AssignmentDef, FolderDef, GroupDef, JitMapping, JitRule, PolicyCatalog, ProjectDef, RoleDef,
     TenantPolicy,
 };
-pub use resource::{Resource, ResourceString};
+pub use resource::{Resource, ResourceRef, ResourceString};
 pub use snapshot::{Decision, DenyReason, Explanation, GrantPath, Listing, Snapshot};
 pub use store::{MemoryPolicyStore, PolicyStore, StoredPolicy};

@@ -66,88 +66,27 @@ pub(crate) fn check_role(value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-macro_rules! name_type {
-    ($(#[$doc:meta])* $name:ident, $check:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(Box<str>);
-
-        impl $name {
-            /// Validates `value` and wraps it.
-            pub fn new(value: impl Into<String>) -> Result<Self, Error> {
-                let value = value.into();
-                ($check)(value.as_str())?;
-                Ok(Self(value.into_boxed_str()))
-            }
-
-            /// The name as text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!(stringify!($name), "({:?})"), &*self.0)
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = Error;
-            fn from_str(s: &str) -> Result<Self, Error> {
-                Self::new(s)
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = Error;
-            fn try_from(s: String) -> Result<Self, Error> {
-                Self::new(s)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(n: $name) -> String {
-                n.0.into_string()
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl std::borrow::Borrow<str> for $name {
-            fn borrow(&self) -> &str {
-                &self.0
-            }
-        }
-    };
-}
-
-name_type!(
+palisade_core::validated_string!(
     /// The id of a project, folder, asset or group, unique within its kind in one tenant.
-    Name,
-    |v| check_name("name", v)
+    pub Name,
+    Error,
+    |v: &str| check_name("name", v),
+    Borrow<str>
 );
-name_type!(
+palisade_core::validated_string!(
     /// An asset type: `recipe`, `connection`, … or host-defined. `workspace`, `project` and
     /// `folder` are the built-in container types.
-    AssetType,
-    |v| check_token("asset type", v)
+    pub AssetType,
+    Error,
+    |v: &str| check_token("asset type", v),
+    Borrow<str>
 );
-name_type!(
+palisade_core::validated_string!(
     /// A role name, case-sensitive: `Admin`, `Analyst`, `Operator`, `NoAccess` or a custom role.
-    RoleName,
-    check_role
+    pub RoleName,
+    Error,
+    check_role,
+    Borrow<str>
 );
 
 /// A privilege, optionally qualified by an asset type.

@@ -83,23 +83,6 @@ impl TenantPolicy {
         }
     }
 
-    /// A copy without the (large) tree and assignment lists.
-    pub(crate) fn clone_without_tree(&self) -> Self {
-        Self {
-            id: self.id.clone(),
-            environments: self.environments.clone(),
-            asset_types: self.asset_types.clone(),
-            privileges: self.privileges.clone(),
-            projects: Vec::new(),
-            folders: Vec::new(),
-            assets: Vec::new(),
-            roles: self.roles.clone(),
-            groups: self.groups.clone(),
-            assignments: Vec::new(),
-            jit: self.jit.clone(),
-        }
-    }
-
     /// Every problem with this tenant's policy.
     pub fn validate(&self) -> Result<()> {
         crate::compile::TenantData::compile(self, &[]).map(drop).map_err(Error::InvalidPolicy)
@@ -191,6 +174,19 @@ pub struct AssignmentDef {
     /// Whether the subject may deploy into this environment (within the scope).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deploy: bool,
+}
+
+impl AssignmentDef {
+    /// `role` for `user` in `environment`, on the whole workspace, without the deploy right.
+    pub fn for_user(environment: EnvironmentId, user: UserId, role: RoleName) -> Self {
+        Self { environment, user: Some(user), group: None, role, scope: None, deploy: false }
+    }
+
+    /// `role` for the members of `group` in `environment`, on the whole workspace, without the
+    /// deploy right.
+    pub fn for_group(environment: EnvironmentId, group: Name, role: RoleName) -> Self {
+        Self { environment, user: None, group: Some(group), role, scope: None, deploy: false }
+    }
 }
 
 /// How JIT provisioning turns an identity provider's attributes and groups into roles.

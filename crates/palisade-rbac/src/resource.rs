@@ -74,6 +74,58 @@ impl fmt::Display for Resource {
     }
 }
 
+/// A resource of a published snapshot, borrowed from its tables (what [`crate::Listing`] holds):
+/// its type name and id. `Display` writes it as [`Resource`] does (`workspace`, `TYPE:ID`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct ResourceRef<'a> {
+    type_name: &'a str,
+    id: Option<&'a str>,
+}
+
+impl<'a> ResourceRef<'a> {
+    pub(crate) fn new(type_name: &'a str, id: Option<&'a str>) -> Self {
+        Self { type_name, id }
+    }
+
+    /// The resource's type name: `workspace`, `project`, `folder` or the asset type.
+    pub fn type_name(&self) -> &'a str {
+        self.type_name
+    }
+
+    /// The resource's id (`None` for the workspace).
+    pub fn id(&self) -> Option<&'a str> {
+        self.id
+    }
+
+    /// Whether the resource can hold others (workspace, project, folder).
+    pub fn is_container(&self) -> bool {
+        matches!(self.type_name, "workspace" | "project" | "folder")
+    }
+
+    /// An owned [`Resource`] for the same node.
+    pub fn to_resource(&self) -> Result<Resource, Error> {
+        match self.id {
+            None => Ok(Resource::Workspace),
+            Some(id) => parse_target(&format!("{}:{id}", self.type_name)),
+        }
+    }
+}
+
+impl fmt::Display for ResourceRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.id {
+            None => f.write_str("workspace"),
+            Some(id) => write!(f, "{}:{id}", self.type_name),
+        }
+    }
+}
+
+impl PartialEq<Resource> for ResourceRef<'_> {
+    fn eq(&self, other: &Resource) -> bool {
+        self.type_name == other.type_name() && self.id == other.id()
+    }
+}
+
 pub(crate) fn parse_target(s: &str) -> Result<Resource, Error> {
     let bad = |reason: &str| Error::InvalidResource { value: shorten(s), reason: reason.to_owned() };
     if s == "workspace" {

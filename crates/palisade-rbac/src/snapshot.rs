@@ -5,22 +5,23 @@ use std::sync::Arc;
 use palisade_core::{EnvironmentId, TenantId, UserId};
 use serde::Serialize;
 
-use crate::compile::{CSubject, HashMap, NONE, TenantData, WORKSPACE_TYPE};
+use crate::compile::{CSubject, NONE, TenantData, WORKSPACE_TYPE};
 use crate::names::Privilege;
-use crate::resource::Resource;
+use crate::resource::{Resource, ResourceRef};
 
-/// One grant: privileges `mask` on type `ty` (`ANY_TYPE` for deploy) at the subtree of `node`,
-/// whose pre-order interval is `[pre, end)`.
+/// One grant: what role `role` grants (or the deploy right, for `DEPLOY_GRANT`) at the subtree
+/// of `node`, whose pre-order interval is `[pre, end)`. 16 bytes; the privilege masks per type
+/// stay in the tenant's role table, shared by every snapshot.
 #[derive(Debug, Clone, Copy)]
 struct Grant {
     pre: u32,
     end: u32,
     node: u32,
-    ty: u16,
-    mask: u64,
+    role: u32,
 }
 
-const ANY_TYPE: u16 = u16::MAX;
+/// `Grant::role` of a deploy right (`deploy = true` on an assignment).
+const DEPLOY_GRANT: u32 = u32::MAX;
 /// Up to this many grants, a check scans a user's grants; beyond, it walks the ancestors.
 const LINEAR_SCAN_MAX: usize = 24;
 
@@ -66,7 +67,10 @@ struct UserGrants {
 #[derive(Debug)]
 pub struct Snapshot {
     data: Arc<TenantData>,
-    env: EnvironmentId,
+    /// Index into the tenant's environments.
+    env: u16,
+    /// The deploy privilege's bit.
+    deploy_bit: u64,
     revision: u64,
     /// Indexed by the tenant's interned user index.
     users: Vec<UserGrants>,
@@ -174,47 +178,54 @@ pub struct GrantPath {
 }
 
 impl Snapshot {
-    pub(crate) fn build(data: Arc<TenantData>, env: EnvironmentId, revision: u64) -> Self {
+    pub(crate) fn build(data: Arc<TenantData>, env: u16, revision: u64) -> Self {
         let nusers = data.users.len();
-        let mut per_user: Vec<Vec<(u32, u32)>> = vec![Vec::new(); nusers];
-        let mut by_group: HashMap<u32, Vec<u32>> = HashMap::default();
+        // (user, assignment, group it came through): every assignment of `env` that applies to
+        // a user, directly or through a group.
+        let mut applies: Vec<(u32, u32, u32)> = Vec::new();
+        let mut by_group: Vec<Vec<u32>> = Vec::new();
         for (i, a) in data.assignments.iter().enumerate() {
             if a.env != env {
                 continue;
             }
-            match &a.subject {
-                CSubject::User(u) => {
-                    if let Some(v) = data.users.get(u).and_then(|&ui| per_user.get_mut(ui as usize)) {
-                        v.push((i as u32, NONE));
+            match a.subject {
+                CSubject::User(u) => applies.push((u, i as u32, NONE)),
+                CSubject::Group(g) => {
+                    if by_group.len() <= g as usize {
+                        by_group.resize_with(g as usize + 1, Vec::new);
+                    }
+                    if let Some(v) = by_group.get_mut(g as usize) {
+                        v.push(i as u32);
                     }
                 }
-                CSubject::Group(g) => by_group.entry(*g).or_default().push(i as u32),
             }
         }
         if !by_group.is_empty() {
-            for (user, groups) in &data.user_groups {
-                let Some(v) = data.users.get(user).and_then(|&ui| per_user.get_mut(ui as usize)) else {
-                    continue;
-                };
+            for (u, groups) in data.user_groups.iter().enumerate() {
                 for &(g, _) in groups {
-                    for &a in by_group.get(&g).map(Vec::as_slice).unwrap_or(&[]) {
-                        v.push((a, g));
+                    for &a in by_group.get(g as usize).map(Vec::as_slice).unwrap_or(&[]) {
+                        applies.push((u as u32, a, g));
                     }
                 }
             }
         }
+        applies.sort_unstable();
         let deploy_bit = data.priv_index.get(crate::roles::DEPLOY).map(|&d| 1u64 << d).unwrap_or(0);
-        let mut users = vec![UserGrants::default(); nusers];
-        let mut grants: Vec<Grant> = Vec::new();
-        let mut asg: Vec<(u32, u32)> = Vec::new();
-        let mut mine: Vec<Grant> = Vec::new();
-        for (ug, list) in users.iter_mut().zip(per_user.iter_mut()) {
-            list.sort_unstable();
+        let mut users = if applies.is_empty() { Vec::new() } else { vec![UserGrants::default(); nusers] };
+        let mut grants: Vec<Grant> = Vec::with_capacity(applies.len() + applies.len() / 2);
+        let mut asg: Vec<(u32, u32)> = Vec::with_capacity(applies.len());
+        let mut mine: Vec<(u32, u32)> = Vec::new();
+        let mut rest = applies.as_slice();
+        while let Some(&(u, _, _)) = rest.first() {
+            let n = rest.iter().take_while(|x| x.0 == u).count();
+            let (list, tail) = rest.split_at(n);
+            rest = tail;
+            let Some(ug) = users.get_mut(u as usize) else { continue };
             ug.a0 = asg.len() as u32;
-            asg.extend_from_slice(list);
+            asg.extend(list.iter().map(|&(_, a, via)| (a, via)));
             ug.a1 = asg.len() as u32;
             mine.clear();
-            for &(ai, via) in list.iter() {
+            for &(_, ai, via) in list {
                 let Some(a) = data.assignments.get(ai as usize) else { continue };
                 let Some(r) = a.role else {
                     if ug.no_access.is_none() {
@@ -223,45 +234,31 @@ impl Snapshot {
                     continue;
                 };
                 let Some(role) = data.roles.get(r as usize) else { continue };
-                for node in intersect(&data, &role.scope, &a.scope) {
-                    for (t, &mask) in role.grants.iter().enumerate() {
-                        if mask != 0 {
-                            mine.push(Grant { pre: 0, end: 0, node, ty: t as u16, mask });
-                        }
-                    }
+                let scope = data.scope_of(a);
+                if role.grants.iter().any(|&m| m != 0) {
+                    intersect_into(&data, &role.scope, scope, |node| mine.push((node, r)));
                 }
                 if a.deploy {
-                    for &node in &a.scope {
-                        mine.push(Grant { pre: 0, end: 0, node, ty: ANY_TYPE, mask: deploy_bit });
-                    }
+                    mine.extend(scope.iter().map(|&node| (node, DEPLOY_GRANT)));
                 }
             }
             ug.g0 = grants.len() as u32;
             if ug.no_access.is_none() {
-                mine.sort_unstable_by_key(|g| (g.node, g.ty));
-                for g in &mine {
-                    let merge = grants.len() as u32 > ug.g0
-                        && grants.last().is_some_and(|last| last.node == g.node && last.ty == g.ty);
-                    if merge {
-                        if let Some(last) = grants.last_mut() {
-                            last.mask |= g.mask;
-                        }
-                    } else {
-                        let (pre, end) =
-                            data.nodes.get(g.node as usize).map(|n| (n.pre, n.end)).unwrap_or((0, 0));
-                        grants.push(Grant { pre, end, ..*g });
-                    }
+                mine.sort_unstable();
+                mine.dedup();
+                for &(node, role) in &mine {
+                    let (pre, end) = data.nodes.get(node as usize).map(|n| (n.pre, n.end)).unwrap_or((0, 0));
+                    grants.push(Grant { pre, end, node, role });
                 }
             }
             ug.g1 = grants.len() as u32;
         }
         grants.shrink_to_fit();
-        asg.shrink_to_fit();
-        Self { data, env, revision, users, grants, asg, linear_max: LINEAR_SCAN_MAX }
+        Self { data, env, deploy_bit, revision, users, grants, asg, linear_max: LINEAR_SCAN_MAX }
     }
 
     fn user(&self, user: &UserId) -> Option<&UserGrants> {
-        self.users.get(*self.data.users.get(user)? as usize)
+        self.users.get(self.data.user(user.as_str())? as usize)
     }
 
     fn grants_of(&self, ug: &UserGrants) -> &[Grant] {
@@ -272,15 +269,27 @@ impl Snapshot {
         self.asg.get(ug.a0 as usize..ug.a1 as usize).unwrap_or(&[])
     }
 
+    /// Whether grant `g` gives `bit` on type `ty`.
+    fn hit(&self, g: &Grant, ty: u16, bit: u64) -> bool {
+        if g.role == DEPLOY_GRANT {
+            return bit == self.deploy_bit;
+        }
+        self.data
+            .roles
+            .get(g.role as usize)
+            .and_then(|r| r.grants.get(ty as usize))
+            .is_some_and(|m| m & bit != 0)
+    }
+
     /// The grant node, at or above `node`, that gives `bit` on type `ty`: the nearest one.
     fn find(&self, ug: &UserGrants, node: u32, ty: u16, bit: u64) -> Option<u32> {
         let grants = self.grants_of(ug);
-        let hit = |g: &Grant| (g.ty == ty || g.ty == ANY_TYPE) && g.mask & bit != 0;
         if grants.len() <= self.linear_max {
             let pre = self.data.nodes.get(node as usize)?.pre;
             let mut best: Option<(u32, u32)> = None;
             for g in grants {
-                if g.pre <= pre && pre < g.end && hit(g) && best.is_none_or(|(p, _)| g.pre > p) {
+                if g.pre <= pre && pre < g.end && best.is_none_or(|(p, _)| g.pre > p) && self.hit(g, ty, bit)
+                {
                     best = Some((g.pre, g.node));
                 }
             }
@@ -293,7 +302,7 @@ impl Snapshot {
                 if g.node != n {
                     break;
                 }
-                if hit(g) {
+                if self.hit(g, ty, bit) {
                     return Some(n);
                 }
             }
@@ -304,12 +313,14 @@ impl Snapshot {
 
     /// The tenant.
     pub fn tenant(&self) -> &TenantId {
-        &self.data.policy.id
+        &self.data.tenant
     }
 
     /// The environment.
     pub fn environment(&self) -> &EnvironmentId {
-        &self.env
+        // A snapshot is only built for one of its tenant's environments.
+        #[allow(clippy::indexing_slicing)]
+        &self.data.environments[usize::from(self.env)]
     }
 
     /// The revision this snapshot was published at (a consistency token across instances).
@@ -407,12 +418,8 @@ impl Snapshot {
         let pre = |n: u32| nodes.get(n as usize).map(|x| (x.pre, x.end)).unwrap_or((0, 0));
         let mut all_roots: Vec<u32> = Vec::new();
         for &ty in &types {
-            let mut roots: Vec<u32> = self
-                .grants_of(ug)
-                .iter()
-                .filter(|g| (g.ty == ty || g.ty == ANY_TYPE) && g.mask & bit != 0)
-                .map(|g| g.node)
-                .collect();
+            let mut roots: Vec<u32> =
+                self.grants_of(ug).iter().filter(|g| self.hit(g, ty, bit)).map(|g| g.node).collect();
             roots.sort_unstable_by_key(|&n| pre(n).0);
             let mut minimal: Vec<u32> = Vec::new();
             for r in roots {
@@ -428,9 +435,7 @@ impl Snapshot {
                     if pre(n).0 >= hi {
                         break;
                     }
-                    if let Some(x) = nodes.get(n as usize) {
-                        out.items.push(&x.resource);
-                    }
+                    out.items.push(self.data.resource_ref(n));
                 }
             }
             all_roots.extend(minimal);
@@ -453,21 +458,19 @@ impl Snapshot {
                     if pre(n).0 >= hi {
                         break;
                     }
-                    if let Some(x) = nodes.get(n as usize) {
-                        out.containers.push(&x.resource);
-                    }
+                    out.containers.push(self.data.resource_ref(n));
                 }
             }
-            if let Some(x) = nodes.get(r as usize) {
-                out.roots.push(&x.resource);
-            }
+            out.roots.push(self.data.resource_ref(r));
         }
         out
     }
 
     fn subject_text(&self, ai: u32) -> String {
         match self.data.assignments.get(ai as usize).map(|a| &a.subject) {
-            Some(CSubject::User(u)) => format!("user:{u}"),
+            Some(CSubject::User(u)) => {
+                format!("user:{}", self.data.users.get(*u as usize).map(UserId::as_str).unwrap_or(""))
+            }
             Some(CSubject::Group(g)) => format!("group:{}", self.group_name(*g)),
             None => String::new(),
         }
@@ -480,7 +483,10 @@ impl Snapshot {
     /// The groups from `user` up to group `g` (direct membership first).
     fn group_chain(&self, user: &UserId, g: u32) -> Vec<String> {
         let mut chain = Vec::new();
-        let Some(list) = self.data.user_groups.get(user) else { return chain };
+        let Some(list) = self.data.user(user.as_str()).and_then(|u| self.data.user_groups.get(u as usize))
+        else {
+            return chain;
+        };
         let mut cur = g;
         while cur != NONE && chain.len() <= list.len() {
             chain.push(self.group_name(cur));
@@ -504,18 +510,23 @@ impl Snapshot {
     }
 }
 
-/// The nodes covered by both scopes (each a set of subtrees).
-fn intersect(data: &TenantData, a: &[u32], b: &[u32]) -> Vec<u32> {
-    let mut out = Vec::new();
+/// Calls `out` with each node covered by both scopes (each a set of subtrees).
+fn intersect_into(data: &TenantData, a: &[u32], b: &[u32], mut out: impl FnMut(u32)) {
     for &x in a {
         for &y in b {
             if data.is_ancestor_or_self(x, y) {
-                out.push(y);
+                out(y);
             } else if data.is_ancestor_or_self(y, x) {
-                out.push(x);
+                out(x);
             }
         }
     }
+}
+
+/// The nodes covered by both scopes, sorted.
+fn intersect(data: &TenantData, a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::new();
+    intersect_into(data, a, b, |n| out.push(n));
     out.sort_unstable();
     out.dedup();
     out
@@ -543,7 +554,7 @@ impl Decision<'_> {
         let mut e = Explanation {
             allowed: self.is_allowed(),
             tenant: s.tenant().to_string(),
-            environment: s.env.to_string(),
+            environment: s.environment().to_string(),
             revision: s.revision,
             user: self.user.to_string(),
             privilege: self.privilege.to_string(),
@@ -642,13 +653,10 @@ impl Decision<'_> {
             let role = data.roles.get(r as usize)?;
             let mut hit: Option<(String, String)> = None;
             if role.grants.get(self.ty as usize).is_some_and(|m| m & self.bit != 0)
-                && intersect(data, &role.scope, &a.scope).contains(&at)
+                && intersect(data, &role.scope, data.scope_of(a)).contains(&at)
             {
                 hit = Some((role.name.to_string(), format!("{ty_name}: {}", self.privilege.name())));
-            } else if a.deploy
-                && a.scope.contains(&at)
-                && data.priv_index.get(crate::roles::DEPLOY).is_some_and(|&d| self.bit == 1u64 << d)
-            {
+            } else if a.deploy && data.scope_of(a).contains(&at) && self.bit == s.deploy_bit {
                 hit = Some((format!("{} (deploy = true)", role.name), "*: deploy".into()));
             }
             if let Some((role_name, granted)) = hit {
@@ -674,7 +682,7 @@ impl Decision<'_> {
         for &(ai, via) in ug.map(|u| s.assignments_of(u)).unwrap_or(&[]) {
             let Some(a) = data.assignments.get(ai as usize) else { continue };
             let Some(role) = a.role.and_then(|r| data.roles.get(r as usize)) else { continue };
-            let scope = intersect(data, &role.scope, &a.scope);
+            let scope = intersect(data, &role.scope, data.scope_of(a));
             let scope_text: Vec<String> = scope.iter().map(|&n| data.resource_of(n)).collect();
             let who = match via {
                 NONE => s.subject_text(ai),
@@ -707,12 +715,12 @@ pub struct Listing<'a> {
     /// The user sees the whole workspace: filter by tenant only.
     pub whole_workspace: bool,
     /// The visible resources of the asked type(s), in tree order.
-    pub items: Vec<&'a Resource>,
+    pub items: Vec<ResourceRef<'a>>,
     /// The database filter: every project and folder in which the user holds the privilege on the
     /// asked type(s) (an asset is visible iff its parent is in this set).
-    pub containers: Vec<&'a Resource>,
+    pub containers: Vec<ResourceRef<'a>>,
     /// The same set, as its minimal subtree roots.
-    pub roots: Vec<&'a Resource>,
+    pub roots: Vec<ResourceRef<'a>>,
     /// Set when nothing is visible for a reason other than missing grants.
     pub denied: Option<DenyReason>,
 }
@@ -725,35 +733,13 @@ mod tests {
     /// The linear scan and the ancestor walk find the same grants.
     #[test]
     fn both_lookup_strategies_agree() {
-        let catalog = PolicyCatalog::from_toml(
-            r#"
-            [[tenants]]
-            id = "t"
-            projects = [{ id = "p" }, { id = "q" }]
-            folders = [{ id = "a", parent = "project:p" }, { id = "b", parent = "folder:a" }, { id = "c", parent = "project:q" }]
-            assets = [{ type = "recipe", id = "r1", parent = "folder:b" }, { type = "connection", id = "c1", parent = "folder:c" }]
-            [[tenants.roles]]
-            name = "R"
-            privileges = { recipe = ["run"], folder = ["view"] }
-            scope = ["folder:a"]
-            [[tenants.assignments]]
-            environment = "production"
-            user = "u"
-            role = "R"
-            [[tenants.assignments]]
-            environment = "production"
-            user = "u"
-            role = "Operator"
-            scope = ["project:q"]
-            deploy = true
-            "#,
-        )
-        .unwrap_or_default();
+        let catalog =
+            PolicyCatalog::from_toml(include_str!("../tests/fixtures/strategies.toml")).unwrap_or_default();
         let data = crate::compile::compile_catalog(&catalog).unwrap_or_default().pop();
         let Some(data) = data else { panic!("compiles") };
         let data = Arc::new(data);
-        let env: EnvironmentId = "production".parse().unwrap_or_else(|_| unreachable!());
-        let scan = Snapshot::build(data.clone(), env.clone(), 1);
+        let env = data.environments.iter().position(|e| e.as_str() == "production").unwrap_or(0) as u16;
+        let scan = Snapshot::build(data.clone(), env, 1);
         let mut walk = Snapshot::build(data, env, 1);
         walk.linear_max = 0;
         let user: UserId = "u".parse().unwrap_or_else(|_| unreachable!());

@@ -7,23 +7,7 @@ use palisade_core::{ExternalIdentity, TenantId, UserId};
 use palisade_rbac::store::{publish_from, save_validated};
 use palisade_rbac::{Error, JitSource, MemoryPolicyStore, PolicyCatalog, PolicyStore, Rbac, TenantPolicy};
 
-const POLICY: &str = r#"
-[[tenants]]
-id = "acme"
-projects = [{ id = "p" }]
-assets = [{ type = "recipe", id = "r", parent = "project:p" }]
-[[tenants.roles]]
-name = "DevOps_Admin"
-based_on = "Admin"
-[tenants.jit]
-default_role = "Operator"
-rules = [
-  { environment = "development", attribute = "workato_role" },
-  { environment = "production", attribute = "workato_role_prod" },
-  { environment = "production", group = "DevOps_Admins", role = "DevOps_Admin" },
-  { environment = "test", group = "Contractors", role = "NoAccess" },
-]
-"#;
+const POLICY: &str = include_str!("fixtures/jit.toml");
 
 fn tenant() -> TenantPolicy {
     PolicyCatalog::from_toml(POLICY).unwrap().tenants.remove(0)
@@ -107,14 +91,11 @@ async fn store_saves_only_valid_policies_with_revisions() {
     let t = tenant();
     assert_eq!(save_validated(&store, &t, 0).await.unwrap(), 1);
     let mut bad = t.clone();
-    bad.assignments.push(palisade_rbac::AssignmentDef {
-        environment: "production".parse().unwrap(),
-        user: Some("x".parse().unwrap()),
-        group: None,
-        role: "Nope".parse().unwrap(),
-        scope: None,
-        deploy: false,
-    });
+    bad.assignments.push(palisade_rbac::AssignmentDef::for_user(
+        "production".parse().unwrap(),
+        "x".parse().unwrap(),
+        "Nope".parse().unwrap(),
+    ));
     assert!(matches!(save_validated(&store, &bad, 1).await, Err(Error::InvalidPolicy(_))));
     let acme: TenantId = "acme".parse().unwrap();
     assert_eq!(store.load(&acme).await.unwrap().unwrap().policy, t, "store unchanged");

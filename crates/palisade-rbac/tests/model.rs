@@ -6,104 +6,7 @@ use std::sync::Arc;
 use palisade_core::{EnvironmentId, TenantId, UserId};
 use palisade_rbac::{DenyReason, Error, PolicyCatalog, Rbac, Snapshot};
 
-const POLICY: &str = r#"
-[[tenants]]
-id = "acme"
-asset_types = ["playbook"]
-privileges = ["export"]
-projects = [{ id = "sales" }, { id = "ops" }]
-folders = [
-  { id = "leads", parent = "project:sales" },
-  { id = "hot", parent = "folder:leads" },
-  { id = "infra", parent = "project:ops" },
-]
-assets = [
-  { type = "recipe", id = "r-sales", parent = "project:sales" },
-  { type = "recipe", id = "r-leads", parent = "folder:leads" },
-  { type = "recipe", id = "r-hot", parent = "folder:hot" },
-  { type = "recipe", id = "r-infra", parent = "folder:infra" },
-  { type = "connection", id = "sfdc", parent = "folder:leads" },
-  { type = "playbook", id = "pb1", parent = "folder:infra" },
-]
-
-[[tenants.roles]]
-name = "Lead runner"
-privileges = { recipe = ["view", "run"], connection = ["view"] }
-scope = ["folder:leads"]
-
-[[tenants.roles]]
-name = "Admin clone"
-based_on = "Admin"
-
-[[tenants.roles]]
-name = "Exporter"
-privileges = { "*" = ["export"] }
-
-[[tenants.groups]]
-id = "sre"
-members = ["sam"]
-
-[[tenants.groups]]
-id = "devops"
-groups = ["sre"]
-
-[[tenants.assignments]]
-environment = "development"
-user = "ann"
-role = "Admin"
-
-[[tenants.assignments]]
-environment = "production"
-user = "ann"
-role = "Operator"
-
-[[tenants.assignments]]
-environment = "production"
-user = "lee"
-role = "Lead runner"
-
-[[tenants.assignments]]
-environment = "production"
-user = "lee"
-role = "Analyst"
-scope = ["project:ops"]
-
-[[tenants.assignments]]
-environment = "production"
-group = "devops"
-role = "Operator"
-scope = ["project:ops"]
-deploy = true
-
-[[tenants.assignments]]
-environment = "test"
-user = "cat"
-role = "Admin clone"
-
-[[tenants.assignments]]
-environment = "test"
-user = "cat"
-role = "Exporter"
-
-[[tenants.assignments]]
-environment = "production"
-user = "sam"
-role = "Admin"
-
-[[tenants.assignments]]
-environment = "production"
-group = "sre"
-role = "NoAccess"
-
-[[tenants]]
-id = "globex"
-projects = [{ id = "sales" }]
-assets = [{ type = "recipe", id = "r-sales", parent = "project:sales" }]
-[[tenants.assignments]]
-environment = "production"
-user = "ann"
-role = "Admin"
-"#;
+const POLICY: &str = include_str!("fixtures/model.toml");
 
 fn engine() -> Rbac {
     let rbac = Rbac::new();
@@ -298,14 +201,11 @@ fn publish_is_atomic_and_bumps_revisions() {
     assert_eq!(rbac.revision(&acme), 1);
     let before = snap(&rbac, "acme", "production");
     let mut catalog = PolicyCatalog::from_toml(POLICY).unwrap();
-    catalog.tenants[0].assignments.push(palisade_rbac::AssignmentDef {
-        environment: "production".parse().unwrap(),
-        user: Some("zed".parse().unwrap()),
-        group: None,
-        role: "Ghost".parse().unwrap(),
-        scope: None,
-        deploy: false,
-    });
+    catalog.tenants[0].assignments.push(palisade_rbac::AssignmentDef::for_user(
+        "production".parse().unwrap(),
+        "zed".parse().unwrap(),
+        "Ghost".parse().unwrap(),
+    ));
     let err = rbac.publish(&catalog).unwrap_err();
     assert!(err.to_string().contains("unknown role Ghost"), "{err}");
     assert_eq!(rbac.revision(&acme), 1, "a failed publish changes nothing");
@@ -326,33 +226,7 @@ fn publish_is_atomic_and_bumps_revisions() {
 
 #[test]
 fn validation_reports_every_problem() {
-    let bad = r#"
-[[tenants]]
-id = "acme"
-projects = [{ id = "p" }]
-folders = [{ id = "a", parent = "folder:b" }, { id = "b", parent = "folder:a" }, { id = "x", parent = "folder:theirs" }]
-[[tenants.roles]]
-name = "Admin"
-[[tenants.roles]]
-name = "Keys"
-privileges = { workspace = ["key_management"], recipe = ["deploy", "fly"] }
-scope = ["globex/folder:theirs"]
-[[tenants.groups]]
-id = "g1"
-groups = ["g2"]
-[[tenants.groups]]
-id = "g2"
-groups = ["g1"]
-[[tenants.assignments]]
-environment = "prod"
-user = "u"
-role = "admin"
-
-[[tenants]]
-id = "globex"
-projects = [{ id = "q" }]
-folders = [{ id = "theirs", parent = "project:q" }]
-"#;
+    let bad = include_str!("fixtures/invalid.toml");
     let err = PolicyCatalog::from_toml(bad).unwrap().validate().unwrap_err();
     let Error::InvalidPolicy(problems) = &err else { panic!("{err}") };
     let all = problems.join("\n");
