@@ -70,11 +70,8 @@ impl DetectorKind {
                 if text.bytes().filter(u8::is_ascii_digit).count() < 13 {
                     return out;
                 }
-                for m in re(0, r"(?-u:\b)[0-9](?:[0-9]|[ -][0-9]){11,22}(?-u:\b)").find_iter(text) {
-                    if let Some(r) = card_in(m.as_str()) {
-                        out.push(m.start() + r.start..m.start() + r.end);
-                    }
-                }
+                let rx = re(0, r"(?-u:\b)[0-9](?:[0-9]|[ -][0-9]){11,22}(?-u:\b)");
+                scan_candidates(rx, text, &mut out, card_in);
             }
             Self::Email => {
                 if !text.contains('@') {
@@ -108,15 +105,13 @@ impl DetectorKind {
                 }
             }
             Self::Iban => {
-                for m in re(3, r"(?-u:\b)[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}").find_iter(text) {
-                    if let Some(len) = iban_in(m.as_str()) {
-                        let end = m.start() + len;
-                        let next = text.get(end..).and_then(|t| t.chars().next());
-                        if !next.is_some_and(|c| c.is_ascii_alphanumeric()) {
-                            out.push(m.start()..end);
-                        }
-                    }
-                }
+                let rx = re(3, r"(?-u:\b)[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}");
+                scan_candidates(rx, text, &mut out, |candidate, rest| {
+                    let len = iban_in(candidate)?;
+                    // The IBAN ends at a word boundary (not inside a longer code).
+                    let next = rest.get(len..).and_then(|t| t.chars().next());
+                    (!next.is_some_and(|c| c.is_ascii_alphanumeric())).then_some(0..len)
+                });
             }
             Self::Jwt => {
                 if !text.contains("eyJ") {
@@ -172,8 +167,56 @@ fn unreachable_regex() -> &'static Regex {
     NEVER.get_or_init(|| Regex::new(r"[^\s\S]").expect("constant"))
 }
 
-/// The card number inside a candidate run (digits with single separators), if any.
-fn card_in(candidate: &str) -> Option<Range<usize>> {
+/// Finds verified matches of `rx` in `text` without letting one candidate hide another.
+///
+/// The regex finds a greedy candidate; `verify(candidate, rest_of_text_from_candidate)` returns
+/// the verified range inside it, relative to the candidate. Scanning resumes right after a
+/// verified match, or one character after a rejected candidate's start, so a value that begins
+/// inside a longer rejected or partly used run (two card numbers in a row, an IBAN followed by
+/// another) is still found.
+fn scan_candidates(
+    rx: &Regex,
+    text: &str,
+    out: &mut Vec<Range<usize>>,
+    verify: impl Fn(&str, &str) -> Option<Range<usize>>,
+) {
+    let mut at = 0;
+    while let Some(m) = rx.find_at(text, at) {
+        let rest = text.get(m.start()..).unwrap_or_default();
+        match verify(m.as_str(), rest) {
+            Some(r) if !r.is_empty() => {
+                out.push(m.start() + r.start..m.start() + r.end);
+                at = m.start() + r.end;
+            }
+            _ => {
+                // Candidates start with an ASCII letter or digit: the next char is one byte on.
+                at = m.start() + 1;
+            }
+        }
+        if at > text.len() {
+            break;
+        }
+    }
+}
+
+/// The card number at the start of a candidate run (digits with single separators), if any:
+/// the whole run, or else the longest prefix that ends at a separator (a run of two numbers
+/// written one after the other). A prefix never ends inside a block of digits, so a long
+/// unseparated number (an order id) is not taken apart into a Luhn-valid piece.
+fn card_in(candidate: &str, _rest: &str) -> Option<Range<usize>> {
+    if let Some(r) = card_exact(candidate) {
+        return Some(r);
+    }
+    candidate
+        .char_indices()
+        .filter(|(_, c)| *c == ' ' || *c == '-')
+        .map(|(i, _)| i)
+        .rev()
+        .find_map(|end| card_exact(candidate.get(..end)?))
+}
+
+/// `candidate` as a whole is a card number.
+fn card_exact(candidate: &str) -> Option<Range<usize>> {
     let digits: Vec<u8> = candidate.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
     let seps: Vec<u8> = candidate.bytes().filter(|b| !b.is_ascii_digit()).collect();
     if seps.windows(2).any(|w| w.first() != w.last()) {
@@ -316,6 +359,25 @@ mod tests {
 
     fn hits(kind: DetectorKind, text: &str) -> Vec<&str> {
         kind.find(text).into_iter().filter_map(|r| text.get(r)).collect()
+    }
+
+    #[test]
+    fn values_inside_one_greedy_run_are_all_found() {
+        use DetectorKind::{Card, Iban};
+        // Found by the mask_text fuzz target: the second IBAN began inside the first candidate.
+        let text = "DE89 3704 0044 0532 0130 00 0130 089 DE89 3704 0044 0532 0130 00 0130 00";
+        assert_eq!(hits(Iban, text), ["DE89 3704 0044 0532 0130 00", "DE89 3704 0044 0532 0130 00"]);
+        assert_eq!(
+            hits(Iban, "DE89370400440532013000 GB82WEST12345698765432"),
+            ["DE89370400440532013000", "GB82WEST12345698765432"]
+        );
+        // Two card numbers written one after the other.
+        assert_eq!(
+            hits(Card, "cards 4111 1111 1111 1111 5500 0000 0000 0004 ok"),
+            ["4111 1111 1111 1111", "5500 0000 0000 0004"]
+        );
+        // A long unseparated number is not taken apart into a Luhn-valid piece.
+        assert!(hits(Card, "order 41111111111111112222").is_empty());
     }
 
     #[test]
