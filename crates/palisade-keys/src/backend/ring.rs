@@ -53,4 +53,3 @@ pub(super) fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) 
     let okm = prk.expand(&info, Len(out.len())).map_err(|_| CryptoError::BadLength)?;
     okm.fill(out).map_err(|_| CryptoError::BadLength)
 }
-
