@@ -2,7 +2,9 @@
 //! Session validation throughput: palisade-session's stores against tower-sessions' MemoryStore.
 //!
 //! Every store holds 100,000 live sessions and each iteration validates one of them, picked at
-//! random, the way a request would:
+//! random, the way a request would: both sides start from the cookie value as text (all values
+//! lie in one contiguous buffer, as a request's header would be in cache) and parse it
+//! (`SessionToken::from_client`, tower-sessions' `Id::from_str`) before validating:
 //!
 //! * `palisade-memory/coalesced`: `SessionManager::validate` (token decoding, SHA-256 of the
 //!   token, policy lookup, expiry checks) with the default touch interval, so most validations
@@ -68,7 +70,7 @@ fn tenant() -> TenantId {
     "acme".parse().expect("tenant")
 }
 
-async fn fill(manager: &SessionManager, n: usize) -> Vec<SessionToken> {
+async fn fill(manager: &SessionManager, n: usize) -> Cookies {
     let mut tokens = Vec::with_capacity(n);
     for i in 0..n {
         let user = format!("user{}", i % (n / 4).max(1)).parse().expect("user");
@@ -76,7 +78,37 @@ async fn fill(manager: &SessionManager, n: usize) -> Vec<SessionToken> {
             manager.login(NewSession::new(tenant(), user, AuthMethod::Password)).await.expect("login");
         tokens.push(issued.token);
     }
-    tokens
+    Cookies::new(tokens.iter().map(SessionToken::expose_secret))
+}
+
+/// Cookie values of equal width in one buffer: what requests carry, without a heap object per
+/// session for the bench to chase.
+struct Cookies {
+    text: String,
+    width: usize,
+}
+
+impl Cookies {
+    fn new<T: std::fmt::Display>(values: impl IntoIterator<Item = T>) -> Self {
+        let mut text = String::new();
+        let mut width = 0;
+        for v in values {
+            let v = v.to_string();
+            assert!(width == 0 || v.len() == width, "cookie values of one width");
+            width = v.len();
+            text.push_str(&v);
+        }
+        Self { text, width }
+    }
+
+    fn len(&self) -> usize {
+        self.text.len() / self.width
+    }
+
+    fn pick(&self, rng: &mut BenchRng) -> &str {
+        let i = rng.below(self.len() as u64) as usize;
+        &self.text[i * self.width..(i + 1) * self.width]
+    }
 }
 
 fn manager(store: Arc<dyn SessionStore>, write_every_time: bool) -> SessionManager {
@@ -115,16 +147,11 @@ fn on_threads(iters: u64, threads: u64, op: impl AsyncFn(&mut BenchRng) + Sync) 
 }
 
 /// `iters` validations of sessions picked at random.
-fn validate_on_threads(
-    manager: &SessionManager,
-    tokens: &Arc<Vec<SessionToken>>,
-    iters: u64,
-    threads: u64,
-) -> StdDuration {
+fn validate_on_threads(manager: &SessionManager, cookies: &Cookies, iters: u64, threads: u64) -> StdDuration {
     let acme = tenant();
     on_threads(iters, threads, async |rng: &mut BenchRng| {
-        let token = &tokens[rng.below(tokens.len() as u64) as usize];
-        black_box(manager.validate(token, &acme).await.expect("valid"));
+        let token = SessionToken::from_client(cookies.pick(rng));
+        black_box(manager.validate(&token, &acme).await.expect("valid"));
     })
 }
 
@@ -146,13 +173,13 @@ fn tower_record(rng: &mut BenchRng, i: usize) -> Record {
 /// `iters` load + save of tower-sessions records picked at random.
 fn tower_on_threads(
     store: &tower_sessions::MemoryStore,
-    ids: &Arc<Vec<Id>>,
+    cookies: &Cookies,
     iters: u64,
     threads: u64,
 ) -> StdDuration {
     on_threads(iters, threads, async |rng: &mut BenchRng| {
-        let id = &ids[rng.below(ids.len() as u64) as usize];
-        let mut record = store.load(id).await.expect("load").expect("live");
+        let id: Id = cookies.pick(rng).parse().expect("session id");
+        let mut record = store.load(&id).await.expect("load").expect("live");
         record.expiry_date = OffsetDateTime::now_utc() + Duration::days(7);
         store.save(&record).await.expect("save");
         black_box(&record);
@@ -166,7 +193,7 @@ fn bench(c: &mut Criterion) {
 
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
     let coalesced = manager(store.clone(), false);
-    let tokens = Arc::new(rt.block_on(fill(&coalesced, SESSIONS)));
+    let tokens = rt.block_on(fill(&coalesced, SESSIONS));
     let eager = manager(store, true);
     for threads in [1, 2] {
         group.bench_function(format!("palisade-memory/coalesced/{threads}-thread"), |b| {
@@ -187,7 +214,7 @@ fn bench(c: &mut Criterion) {
             ids.push(record.id);
         }
     });
-    let ids = Arc::new(ids);
+    let ids = Cookies::new(ids);
     for threads in [1, 2] {
         group.bench_function(format!("tower-sessions-memory/load+save/{threads}-thread"), |b| {
             b.iter_custom(|iters| tower_on_threads(&tower_store, &ids, iters, threads))
@@ -208,7 +235,7 @@ fn bench(c: &mut Criterion) {
             rt.block_on(palisade::session::RedisStore::connect(&url, &prefix)).expect("redis connect"),
         );
         let coalesced = manager(redis.clone(), false);
-        let tokens = Arc::new(rt.block_on(fill(&coalesced, SESSIONS / 10)));
+        let tokens = rt.block_on(fill(&coalesced, SESSIONS / 10));
         let eager = manager(redis, true);
         for (name, m) in [("coalesced", &coalesced), ("write-every-time", &eager)] {
             group.bench_function(format!("palisade-redis/{name}/1-connection"), |b| {
@@ -218,8 +245,8 @@ fn bench(c: &mut Criterion) {
                     let start = Instant::now();
                     rt.block_on(async {
                         for _ in 0..iters {
-                            let token = &tokens[rng.below(tokens.len() as u64) as usize];
-                            black_box(m.validate(token, &acme).await.expect("valid"));
+                            let token = SessionToken::from_client(tokens.pick(&mut rng));
+                            black_box(m.validate(&token, &acme).await.expect("valid"));
                         }
                     });
                     start.elapsed()
@@ -237,9 +264,9 @@ fn bench(c: &mut Criterion) {
 /// the load cannot skew towards either side.
 fn interleaved_ratio(
     manager: &SessionManager,
-    tokens: &Arc<Vec<SessionToken>>,
+    tokens: &Cookies,
     tower_store: &tower_sessions::MemoryStore,
-    ids: &Arc<Vec<Id>>,
+    ids: &Cookies,
 ) {
     const OPS: u64 = 20_000;
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
