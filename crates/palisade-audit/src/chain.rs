@@ -139,7 +139,7 @@ impl Prepared {
     /// In RFC 8785 member order the entry object is `{"event":…,"hash":…,"prev":…,"seq":…,"v":…}`,
     /// so the hashed bytes (without `hash`) and the line (with it) share the event's bytes and
     /// differ only by the `"hash":"…",` member; a unit test checks both against the generic
-    /// [`jcs`] writer.
+    /// `jcs` writer.
     pub fn new(event: AuditEvent) -> Result<Self> {
         let mut json = Vec::with_capacity(512);
         jcs::write(&serde_json::to_value(&event)?, &mut json);
