@@ -5,10 +5,12 @@
 //! are checked against the Wycheproof AES-GCM and HKDF-SHA-256 vectors. The backend never chooses
 //! nonces: every caller in this crate derives or draws them itself.
 
+#[cfg(any(feature = "aws-lc", feature = "ring"))]
+mod ring_api;
 #[cfg(feature = "aws-lc")]
-mod awslc;
+use ring_api::awslc;
 #[cfg(feature = "ring")]
-mod ring;
+use ring_api::ring;
 #[cfg(feature = "rustcrypto")]
 mod rustcrypto;
 
