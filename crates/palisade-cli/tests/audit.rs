@@ -193,59 +193,17 @@ fn query_filters() {
 fn usage_errors_exit_2() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().to_str().unwrap();
-    palisade()
-        .args([
-            "audit",
-            "append",
-            "--dir",
-            dir,
-            "--tenant",
-            "bad tenant",
-            "--actor",
-            "a",
-            "--action",
-            "user.logout",
-        ])
-        .assert()
-        .code(2);
-    palisade()
-        .args(["audit", "append", "--dir", dir, "--tenant", "acme", "--actor", "a", "--action", "NotDotted"])
-        .assert()
-        .code(2);
-    palisade()
-        .args([
-            "audit",
-            "append",
-            "--dir",
-            dir,
-            "--tenant",
-            "acme",
-            "--actor",
-            "a",
-            "--action",
-            "user.logout",
-            "--target",
-            "nocolon",
-        ])
-        .assert()
-        .code(2);
-    palisade()
-        .args([
-            "audit",
-            "append",
-            "--dir",
-            dir,
-            "--tenant",
-            "acme",
-            "--actor",
-            "a",
-            "--action",
-            "user.logout",
-            "--outcome",
-            "maybe",
-        ])
-        .assert()
-        .code(2);
+    // One bad value at a time in an otherwise valid append.
+    let append_with = |tenant: &str, action: &str, extra: &[&str]| {
+        let mut args =
+            vec!["audit", "append", "--dir", dir, "--tenant", tenant, "--actor", "a", "--action", action];
+        args.extend_from_slice(extra);
+        palisade().args(&args).assert().code(2);
+    };
+    append_with("bad tenant", "user.logout", &[]);
+    append_with("acme", "NotDotted", &[]);
+    append_with("acme", "user.logout", &["--target", "nocolon"]);
+    append_with("acme", "user.logout", &["--outcome", "maybe"]);
     palisade().args(["audit", "verify", d.path().join("missing.jsonl").to_str().unwrap()]).assert().code(2);
     palisade()
         .args(["audit", "query", d.path().join("nope").to_str().unwrap(), "--tenant", "acme"])

@@ -466,31 +466,27 @@ impl KeyManager {
 
     /// Disables the tenant's keys: nothing seals or opens until [`enable`](Self::enable).
     pub async fn disable(&self, tenant: &TenantId) -> Result<()> {
-        let owner = KeyOwner::Tenant(tenant.clone());
-        self.modify(&owner, |kr| match kr.state {
-            KeyringState::Enabled | KeyringState::Disabled => {
-                kr.state = KeyringState::Disabled;
-                Ok(())
-            }
-            _ => Self::require_enabled(kr),
-        })
-        .await?;
-        self.emit(KeyOp::Disable, &owner, None, None);
-        Ok(())
+        self.set_enabled(tenant, KeyringState::Disabled, KeyOp::Disable).await
     }
 
     /// Enables disabled keys again.
     pub async fn enable(&self, tenant: &TenantId) -> Result<()> {
+        self.set_enabled(tenant, KeyringState::Enabled, KeyOp::Enable).await
+    }
+
+    /// Moves enabled or disabled keys to `state` (`Enabled` or `Disabled`); keys scheduled for
+    /// destruction or destroyed stay as they are, with the error that says so.
+    async fn set_enabled(&self, tenant: &TenantId, state: KeyringState, op: KeyOp) -> Result<()> {
         let owner = KeyOwner::Tenant(tenant.clone());
         self.modify(&owner, |kr| match kr.state {
             KeyringState::Enabled | KeyringState::Disabled => {
-                kr.state = KeyringState::Enabled;
+                kr.state = state;
                 Ok(())
             }
             _ => Self::require_enabled(kr),
         })
         .await?;
-        self.emit(KeyOp::Enable, &owner, None, None);
+        self.emit(op, &owner, None, None);
         Ok(())
     }
 
