@@ -2,8 +2,8 @@
 //! Session validation throughput: palisade-session's stores against tower-sessions' MemoryStore.
 //!
 //! Every store holds 100,000 live sessions and each iteration validates one of them, picked at
-//! random, the way a request would: both sides start from the cookie value as text (all values
-//! lie in one contiguous buffer, as a request's header would be in cache) and parse it
+//! random, the way a request would: both sides start from the cookie value as text (in cache, as
+//! a request's header is: see `Requests`) and parse it
 //! (`SessionToken::from_client`, tower-sessions' `Id::from_str`) before validating:
 //!
 //! * `palisade-memory/coalesced`: `SessionManager::validate` (token decoding, SHA-256 of the
@@ -37,6 +37,9 @@ use tower_sessions::SessionStore as _;
 use tower_sessions::session::{Id, Record};
 
 const SESSIONS: usize = 100_000;
+fn sessions() -> usize {
+    std::env::var("XS").ok().and_then(|v| v.parse().ok()).unwrap_or(SESSIONS)
+}
 
 /// A clock that moves `step` microseconds on every reading, so every validation is a new
 /// request time. With 1 µs a session picked at random from 100,000 comes back about every 0.1 s
@@ -111,6 +114,33 @@ impl Cookies {
     }
 }
 
+/// A thread's requests: cookie values picked at random. A request's cookie arrives with its
+/// headers, so it is in cache when the request is handled; here each value is copied into a
+/// small buffer one request ahead, so what reaches main memory during an operation is the
+/// store's lookup, not the bench's own list of cookies.
+struct Requests<'a> {
+    cookies: &'a Cookies,
+    rng: BenchRng,
+    current: String,
+    ahead: String,
+}
+
+impl<'a> Requests<'a> {
+    fn new(cookies: &'a Cookies, seed: u64) -> Self {
+        let mut r = Self { cookies, rng: BenchRng::new(seed), current: String::new(), ahead: String::new() };
+        r.next();
+        r
+    }
+
+    /// The next request's cookie value.
+    fn next(&mut self) -> &str {
+        std::mem::swap(&mut self.current, &mut self.ahead);
+        self.ahead.clear();
+        self.ahead.push_str(self.cookies.pick(&mut self.rng));
+        &self.current
+    }
+}
+
 fn manager(store: Arc<dyn SessionStore>, write_every_time: bool) -> SessionManager {
     let config = ManagerConfig {
         touch_interval: if write_every_time { Duration::ZERO } else { Duration::minutes(1) },
@@ -125,19 +155,19 @@ fn manager(store: Arc<dyn SessionStore>, write_every_time: bool) -> SessionManag
     SessionManager::with_config(store, Arc::new(policies), Arc::new(clock), config).expect("config")
 }
 
-/// Runs `iters` operations split over `threads` threads, each with its own runtime and random
-/// stream; returns the wall time.
-fn on_threads(iters: u64, threads: u64, op: impl AsyncFn(&mut BenchRng) + Sync) -> StdDuration {
+/// Runs `iters` operations split over `threads` threads, each with its own runtime and stream of
+/// requests; returns the wall time.
+fn on_threads(cookies: &Cookies, iters: u64, threads: u64, op: impl AsyncFn(&str) + Sync) -> StdDuration {
     let start = Instant::now();
     std::thread::scope(|scope| {
         for t in 0..threads {
             let op = &op;
             scope.spawn(move || {
                 let rt = runtime();
-                let mut rng = BenchRng::new(t + 1);
+                let mut requests = Requests::new(cookies, t + 1);
                 rt.block_on(async {
                     for _ in 0..iters / threads {
-                        op(&mut rng).await;
+                        op(requests.next()).await;
                     }
                 });
             });
@@ -149,8 +179,8 @@ fn on_threads(iters: u64, threads: u64, op: impl AsyncFn(&mut BenchRng) + Sync) 
 /// `iters` validations of sessions picked at random.
 fn validate_on_threads(manager: &SessionManager, cookies: &Cookies, iters: u64, threads: u64) -> StdDuration {
     let acme = tenant();
-    on_threads(iters, threads, async |rng: &mut BenchRng| {
-        let token = SessionToken::from_client(cookies.pick(rng));
+    on_threads(cookies, iters, threads, async |cookie: &str| {
+        let token = SessionToken::from_client(cookie);
         black_box(manager.validate(&token, &acme).await.expect("valid"));
     })
 }
@@ -177,8 +207,8 @@ fn tower_on_threads(
     iters: u64,
     threads: u64,
 ) -> StdDuration {
-    on_threads(iters, threads, async |rng: &mut BenchRng| {
-        let id: Id = cookies.pick(rng).parse().expect("session id");
+    on_threads(cookies, iters, threads, async |cookie: &str| {
+        let id: Id = cookie.parse().expect("session id");
         let mut record = store.load(&id).await.expect("load").expect("live");
         record.expiry_date = OffsetDateTime::now_utc() + Duration::days(7);
         store.save(&record).await.expect("save");
@@ -193,7 +223,7 @@ fn bench(c: &mut Criterion) {
 
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
     let coalesced = manager(store.clone(), false);
-    let tokens = rt.block_on(fill(&coalesced, SESSIONS));
+    let tokens = rt.block_on(fill(&coalesced, sessions()));
     let eager = manager(store, true);
     for threads in [1, 2] {
         group.bench_function(format!("palisade-memory/coalesced/{threads}-thread"), |b| {
@@ -208,7 +238,7 @@ fn bench(c: &mut Criterion) {
     let mut rng = BenchRng::new(7);
     let mut ids = Vec::with_capacity(SESSIONS);
     rt.block_on(async {
-        for i in 0..SESSIONS {
+        for i in 0..sessions() {
             let mut record = tower_record(&mut rng, i);
             tower_store.create(&mut record).await.expect("create");
             ids.push(record.id);
@@ -221,7 +251,11 @@ fn bench(c: &mut Criterion) {
         });
     }
 
-    interleaved_ratio(&coalesced, &tokens, &tower_store, &ids);
+    // Profiling one side alone (`perf record ... -- palisade-memory/coalesced/1`) wants no
+    // interleaved rounds of the other.
+    if std::env::var_os("PALISADE_BENCH_NO_INTERLEAVED").is_none() {
+        interleaved_ratio(&coalesced, &tokens, &tower_store, &ids);
+    }
 
     if let Ok(url) = std::env::var("PALISADE_TEST_REDIS_URL") {
         // The connection's driver task lives on this runtime, so the loop runs on it too.
@@ -240,12 +274,12 @@ fn bench(c: &mut Criterion) {
         for (name, m) in [("coalesced", &coalesced), ("write-every-time", &eager)] {
             group.bench_function(format!("palisade-redis/{name}/1-connection"), |b| {
                 b.iter_custom(|iters| {
-                    let mut rng = BenchRng::new(3);
+                    let mut requests = Requests::new(&tokens, 3);
                     let acme = tenant();
                     let start = Instant::now();
                     rt.block_on(async {
                         for _ in 0..iters {
-                            let token = SessionToken::from_client(tokens.pick(&mut rng));
+                            let token = SessionToken::from_client(requests.next());
                             black_box(m.validate(&token, &acme).await.expect("valid"));
                         }
                     });

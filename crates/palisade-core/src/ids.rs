@@ -44,11 +44,12 @@ fn validate(kind: &'static str, value: &str) -> Result<(), IdError> {
     Ok(())
 }
 
-/// Defines a validated string newtype: a `Box<str>` that can only be built through `new`, which
+/// Defines a validated string newtype: an `Arc<str>` that can only be built through `new`, which
 /// runs `validate`, on every way in (`FromStr`, `TryFrom<String>`, serde). It gets `as_str`,
 /// `Display`, a `Debug` that names the type, `AsRef<str>`, `Into<String>`, ordering and hashing
 /// by the text, and serde as a plain string; and `Borrow<str>` (so that maps keyed by it can be
-/// searched with a `&str`) when the invocation ends with `, Borrow<str>`.
+/// searched with a `&str`) when the invocation ends with `, Borrow<str>`. Clones share the text
+/// (a reference count, no copy), so a store can keep one copy of a tenant id for all its records.
 ///
 /// palisade's own ids ([`TenantId`], [`UserId`], [`EnvironmentId`]) are defined with it; crates
 /// with their own name syntax (role names, asset types, ...) use it too, so that every
@@ -86,14 +87,14 @@ macro_rules! validated_string {
     ($(#[$doc:meta])* $vis:vis $name:ident, $err:ty, $validate:expr) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        $vis struct $name(Box<str>);
+        $vis struct $name(::std::sync::Arc<str>);
 
         impl $name {
             /// Validates `value` and wraps it.
             pub fn new(value: impl Into<String>) -> ::core::result::Result<Self, $err> {
                 let value: String = value.into();
                 ($validate)(value.as_str())?;
-                Ok(Self(value.into_boxed_str()))
+                Ok(Self(::std::sync::Arc::from(value)))
             }
 
             /// The text.
@@ -130,7 +131,7 @@ macro_rules! validated_string {
 
         impl ::core::convert::From<$name> for String {
             fn from(v: $name) -> String {
-                v.0.into_string()
+                ::std::string::String::from(&*v.0)
             }
         }
 

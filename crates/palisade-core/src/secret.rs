@@ -16,14 +16,30 @@
 use std::fmt;
 
 use serde::{Deserialize, Deserializer};
-use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Compares two byte strings in time that depends only on their lengths, never on their contents.
 ///
 /// Use it for every comparison of a secret, a MAC, a tag or a token hash.
+///
+/// The differences of all bytes are OR-ed together eight at a time, with no branch on their
+/// values, and the result passes one optimisation barrier before it is tested, so the compiler
+/// cannot turn the loop into an early exit. (One barrier per call rather than one per byte: on
+/// a 32-byte token hash this is several times faster than a per-byte barrier.)
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.ct_eq(b).into()
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |c: &[u8]| c.try_into().map_or(0, u64::from_ne_bytes);
+    let mut diff = 0u64;
+    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in wa.remainder().iter().zip(wb.remainder()) {
+        diff |= u64::from(x ^ y);
+    }
+    for (x, y) in wa.zip(wb) {
+        diff |= word(x) ^ word(y);
+    }
+    std::hint::black_box(diff) == 0
 }
 
 /// Secret bytes of any length (a key, a token, a seed).
@@ -221,6 +237,16 @@ mod tests {
                                   b in proptest::collection::vec(any::<u8>(), 0..40)) {
             prop_assert_eq!(ct_eq(&a, &b), a == b);
             prop_assert!(ct_eq(&a, &a.clone()));
+        }
+
+        #[test]
+        fn ct_eq_sees_any_single_bit_flip(a in proptest::collection::vec(any::<u8>(), 1..80),
+                                          at in any::<proptest::sample::Index>(), bit in 0u8..8) {
+            let mut b = a.clone();
+            if let Some(x) = b.get_mut(at.index(a.len())) {
+                *x ^= 1 << bit;
+            }
+            prop_assert!(!ct_eq(&a, &b));
         }
     }
 }

@@ -50,6 +50,7 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
+mod intern;
 pub mod manager;
 pub mod policy;
 pub mod record;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{Error, Rejection, Result};
+use crate::intern::TenantIds;
 use crate::policy::{PolicySource, SessionPolicy, duration_text, problem};
 use crate::record::{
     AuthEvent, AuthMethod, ClientInfo, Revocation, RevocationReason, SessionDetails, SessionRecord,
@@ -99,32 +100,22 @@ impl NewSession {
 pub struct Session {
     record: SessionRecord,
     idle_timeout: Duration,
-    idle_deadline: OffsetDateTime,
-    absolute_deadline: OffsetDateTime,
+    absolute_lifetime: Duration,
 }
 
-/// A live session as validation found it, with its deadlines under the current policy.
+/// A live session as validation found it, with its timeouts under the current policy.
 struct Live {
     record: SessionRecord,
     policy: SessionPolicy,
     idle: Duration,
-    absolute: OffsetDateTime,
+    /// Time since the last recorded activity.
+    since_seen: Duration,
 }
 
 impl Session {
     fn new(record: SessionRecord, policy: &SessionPolicy) -> Self {
         let idle_timeout = policy.effective_idle_timeout(record.details.idle_timeout_choice());
-        let absolute_deadline = record.details.created_at + policy.absolute_lifetime;
-        Self::with_deadlines(record, idle_timeout, absolute_deadline)
-    }
-
-    fn with_deadlines(
-        record: SessionRecord,
-        idle_timeout: Duration,
-        absolute_deadline: OffsetDateTime,
-    ) -> Self {
-        let idle_deadline = (record.last_seen_at + idle_timeout).min(absolute_deadline);
-        Self { record, idle_timeout, idle_deadline, absolute_deadline }
+        Self { record, idle_timeout, absolute_lifetime: policy.absolute_lifetime }
     }
 
     /// The session's public id.
@@ -153,11 +144,11 @@ impl Session {
     }
     /// When the session expires unless used again.
     pub fn idle_deadline(&self) -> OffsetDateTime {
-        self.idle_deadline
+        self.record.last_seen_at.saturating_add(self.idle_timeout).min(self.absolute_deadline())
     }
     /// When the session ends however active it is.
     pub fn absolute_deadline(&self) -> OffsetDateTime {
-        self.absolute_deadline
+        self.record.details.created_at.saturating_add(self.absolute_lifetime)
     }
     /// How the user authenticated, oldest first.
     pub fn auth(&self) -> &[AuthEvent] {
@@ -229,6 +220,7 @@ pub struct SessionManager {
     policies: Arc<dyn PolicySource>,
     clock: SharedClock,
     config: ManagerConfig,
+    tenants: Arc<TenantIds>,
 }
 
 impl fmt::Debug for SessionManager {
@@ -240,7 +232,7 @@ impl fmt::Debug for SessionManager {
 impl SessionManager {
     /// A manager with the default [`ManagerConfig`].
     pub fn new(store: Arc<dyn SessionStore>, policies: Arc<dyn PolicySource>, clock: SharedClock) -> Self {
-        Self { store, policies, clock, config: ManagerConfig::default() }
+        Self { store, policies, clock, config: ManagerConfig::default(), tenants: Arc::default() }
     }
 
     /// A manager with `config` (validated).
@@ -251,7 +243,7 @@ impl SessionManager {
         config: ManagerConfig,
     ) -> Result<Self> {
         config.validate()?;
-        Ok(Self { store, policies, clock, config })
+        Ok(Self { store, policies, clock, config, tenants: Arc::default() })
     }
 
     /// The store.
@@ -301,7 +293,7 @@ impl SessionManager {
         let details = SessionDetails {
             id: hash.session_id(),
             token_hash: hash,
-            tenant: new.tenant,
+            tenant: self.tenants.shared(new.tenant),
             user: new.user,
             created_at: now,
             idle_timeout_choice_secs: new.idle_timeout_choice.map(|d| d.whole_seconds()),
@@ -347,25 +339,28 @@ impl SessionManager {
             return Err(Rejection::Revoked(rv.reason).into());
         }
         let policy = self.policies.policy(&record.details.tenant);
-        let absolute = record.details.created_at + policy.absolute_lifetime;
-        if now >= absolute {
+        // Differences of instants, not sums: cheaper (no calendar arithmetic) and never out of
+        // range.
+        if now - record.details.created_at >= policy.absolute_lifetime {
             return Err(Rejection::AbsoluteExpired.into());
         }
         let idle = policy.effective_idle_timeout(record.details.idle_timeout_choice());
-        if now >= record.last_seen_at + idle {
+        let since_seen = now - record.last_seen_at;
+        if since_seen >= idle {
             return Err(Rejection::IdleExpired.into());
         }
-        Ok(Live { record, policy, idle, absolute })
+        Ok(Live { record, policy, idle, since_seen })
     }
 
     async fn check(&self, token: &SessionToken, tenant: Option<&TenantId>) -> Result<Session> {
         let now = self.clock.now();
-        let Live { mut record, idle, absolute, .. } = self.load_live(token, tenant, now).await?;
-        if now - record.last_seen_at >= self.config.touch_interval {
+        let Live { mut record, policy, idle, since_seen } = self.load_live(token, tenant, now).await?;
+        if since_seen >= self.config.touch_interval {
+            let absolute = record.details.created_at.saturating_add(policy.absolute_lifetime);
             let touch = Touch {
                 seen_at: now,
-                expires_at: (now + idle).min(absolute),
-                purge_at: absolute + self.config.keep_expired_for,
+                expires_at: now.saturating_add(idle).min(absolute),
+                purge_at: absolute.saturating_add(self.config.keep_expired_for),
             };
             match self.store.touch(&record.id(), touch).await? {
                 WriteOutcome::Applied => {
@@ -377,7 +372,7 @@ impl SessionManager {
                 WriteOutcome::Missing => return Err(Rejection::Unknown.into()),
             }
         }
-        Ok(Session::with_deadlines(record, idle, absolute))
+        Ok(Session { record, idle_timeout: idle, absolute_lifetime: policy.absolute_lifetime })
     }
 
     /// Replaces a valid token with a new one for the same session (privilege change, role
@@ -494,7 +489,7 @@ impl SessionManager {
             .await?
             .into_iter()
             .map(|r| Session::new(r, &policy))
-            .filter(|s| now < s.idle_deadline && now < s.absolute_deadline)
+            .filter(|s| now < s.idle_deadline() && now < s.absolute_deadline())
             .collect())
     }
 
