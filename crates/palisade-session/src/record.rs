@@ -134,21 +134,26 @@ pub struct Revocation {
 }
 
 /// The parts of a session that never change after it is created.
+///
+/// Laid out in declaration order (`repr(C)`) so that what every validation reads (token hash,
+/// tenant, creation time, idle choice) sits together right after the shared pointer's counts:
+/// with 100,000 sessions in memory each validation then touches two cache lines here, not four.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[repr(C)]
 pub struct SessionDetails {
-    /// The session's public id (derived from the token hash).
-    pub id: SessionId,
     /// The token's hash.
     pub token_hash: TokenHash,
     /// The tenant the session belongs to.
     pub tenant: TenantId,
-    /// The signed-in user.
-    pub user: UserId,
     /// When the user signed in (kept across token rotations: the absolute lifetime counts from here).
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// The idle timeout the user picked, if any, in whole seconds.
     pub idle_timeout_choice_secs: Option<i64>,
+    /// The session's public id (derived from the token hash).
+    pub id: SessionId,
+    /// The signed-in user.
+    pub user: UserId,
     /// How the user authenticated, oldest first.
     pub auth: Vec<AuthEvent>,
     /// Where the session was opened from.
