@@ -109,9 +109,10 @@ impl TokenHash {
     /// padding make exactly one 64-byte block: it is computed as that one compression, with no
     /// streaming state around it.
     pub fn of(token: &str) -> Option<Self> {
-        let raw = decode_token(token.as_bytes())?;
+        // The token's bytes are decoded straight into the block, the one copy to wipe.
         let mut block = zeroize::Zeroizing::new(PADDED_BLOCK);
-        block.get_mut(HASH_LABEL.len()..MESSAGE_LEN)?.copy_from_slice(raw.as_slice());
+        let raw: &mut [u8; 32] = block.get_mut(HASH_LABEL.len()..MESSAGE_LEN)?.try_into().ok()?;
+        decode_token(token.as_bytes(), raw)?;
         let mut state = SHA256_IV;
         sha2::compress256(&mut state, std::slice::from_ref(GenericArray::from_slice(block.as_slice())));
         let mut out = [0u8; 32];
@@ -250,9 +251,8 @@ const INVALID: u8 = 0x40;
 /// length, any other alphabet and non-zero padding bits (so each token has one spelling). A
 /// dedicated decoder: a table lookup per character and no branch per character, because it
 /// runs on every request.
-fn decode_token(text: &[u8]) -> Option<zeroize::Zeroizing<[u8; 32]>> {
+fn decode_token(text: &[u8], out: &mut [u8; 32]) -> Option<()> {
     let text: &[u8; TOKEN_LEN] = text.try_into().ok()?;
-    let mut out = zeroize::Zeroizing::new([0u8; 32]);
     // Every value is below 64 and INVALID is 64, so OR-ing them all shows any invalid one.
     let mut seen = 0u8;
     #[allow(clippy::indexing_slicing)] // a byte always indexes one of the table's 256 slots
@@ -271,10 +271,10 @@ fn decode_token(text: &[u8]) -> Option<zeroize::Zeroizing<[u8; 32]>> {
     // The last 3 characters carry 18 bits: 2 bytes and 2 padding bits, which must be zero.
     let [.., a, b, c] = *text;
     let n = (value(a) << 12) | (value(b) << 6) | value(c);
-    let [.., x, y] = &mut *out;
+    let [.., x, y] = out;
     *x = (n >> 10) as u8;
     *y = (n >> 2) as u8;
-    (seen & INVALID == 0 && n & 0b11 == 0).then_some(out)
+    (seen & INVALID == 0 && n & 0b11 == 0).then_some(())
 }
 
 fn hex32(bytes: &[u8]) -> String {
@@ -351,13 +351,17 @@ mod tests {
         #[test]
         fn decoder_agrees_with_the_base64_crate(bytes in proptest::array::uniform32(any::<u8>())) {
             let text = URL_SAFE_NO_PAD.encode(bytes);
-            prop_assert_eq!(decode_token(text.as_bytes()).map(|b| *b), Some(bytes));
+            let mut out = [0u8; 32];
+            prop_assert_eq!(decode_token(text.as_bytes(), &mut out), Some(()));
+            prop_assert_eq!(out, bytes);
         }
 
         #[test]
         fn decoder_refuses_what_the_base64_crate_refuses(s in "[A-Za-z0-9_+/=-]{43}") {
             let theirs = URL_SAFE_NO_PAD.decode(&s).ok().filter(|v| v.len() == 32);
-            prop_assert_eq!(decode_token(s.as_bytes()).map(|b| b.to_vec()), theirs);
+            let mut out = [0u8; 32];
+            let ours = decode_token(s.as_bytes(), &mut out).map(|()| out.to_vec());
+            prop_assert_eq!(ours, theirs);
         }
 
         #[test]
