@@ -22,7 +22,6 @@
 //! assert_eq!(policy.effective_idle_timeout(None), Duration::hours(8));
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -213,20 +212,22 @@ pub trait PolicySource: Send + Sync + fmt::Debug {
 #[derive(Debug)]
 pub struct Policies {
     default: SessionPolicy,
-    by_tenant: ArcSwap<HashMap<TenantId, SessionPolicy>>,
+    /// foldhash (randomly seeded per process): read on every validation, and its keys are the
+    /// host's tenant ids, never chosen by a client.
+    by_tenant: ArcSwap<foldhash::HashMap<TenantId, SessionPolicy>>,
 }
 
 impl Policies {
     /// Every tenant gets `default` until given its own policy. (Validate `default` first.)
     pub fn new(default: SessionPolicy) -> Self {
-        Self { default, by_tenant: ArcSwap::from_pointee(HashMap::new()) }
+        Self { default, by_tenant: ArcSwap::from_pointee(foldhash::HashMap::default()) }
     }
 
     /// Sets `tenant`'s policy after validating it; an invalid policy changes nothing.
     pub fn set(&self, tenant: &TenantId, policy: SessionPolicy) -> Result<()> {
         policy.validate()?;
         self.by_tenant.rcu(|map| {
-            let mut map = HashMap::clone(map);
+            let mut map = foldhash::HashMap::clone(map);
             map.insert(tenant.clone(), policy);
             Arc::new(map)
         });
@@ -236,7 +237,7 @@ impl Policies {
     /// Returns `tenant` to the default policy.
     pub fn reset(&self, tenant: &TenantId) {
         self.by_tenant.rcu(|map| {
-            let mut map = HashMap::clone(map);
+            let mut map = foldhash::HashMap::clone(map);
             map.remove(tenant);
             Arc::new(map)
         });
