@@ -17,7 +17,8 @@
 //! * `palisade-redis/...`: `RedisStore` over loopback, one multiplexed connection, when
 //!   `PALISADE_TEST_REDIS_URL` is set (10,000 sessions).
 //!
-//! `cargo bench --bench session`
+//! `cargo bench --bench session`; `PALISADE_BENCH_NO_INTERLEAVED=1` skips the interleaved
+//! rounds (to profile one side alone).
 
 use std::collections::HashMap;
 use std::hint::black_box;
