@@ -48,7 +48,7 @@ pub async fn run() -> anyhow::Result<()> {
     step(format!(
         "rotated acme to v{v2}; new data uses v{}, the old record still opens: {}",
         Header::parse(&newer)?.0.key_version,
-        String::from_utf8_lossy(&keys.open(&job, &sealed).await?)
+        String::from_utf8_lossy(keys.open(&job, &sealed).await?.expose_secret())
     ));
     if let Some(moved) = keys.rewrap(&job, &sealed).await? {
         step(format!(
@@ -74,7 +74,7 @@ pub async fn run() -> anyhow::Result<()> {
             "retention destroyed {} hourly key(s) of globex ({}): the 09:00 run is gone ({e}); the 10:00 run still opens: {}",
             gone.len(),
             gone.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-            String::from_utf8_lossy(&keys.open(&hourly(10), &at_ten).await?)
+            String::from_utf8_lossy(keys.open(&hourly(10), &at_ten).await?.expose_secret())
         )),
     }
 

@@ -223,7 +223,9 @@ async fn run_async(args: Args) -> Outcome {
             match keys.open(&sc, &sealed).await {
                 Ok(plain) => {
                     let mut out = std::io::stdout().lock();
-                    out.write_all(&plain).and_then(|()| out.flush()).context("cannot write stdout")?;
+                    out.write_all(plain.expose_secret())
+                        .and_then(|()| out.flush())
+                        .context("cannot write stdout")?;
                     Ok(Verdict::Pass)
                 }
                 Err(e) if e.class() == ErrorClass::Rejected || matches!(e, KeyError::NoSuchTenant(_)) => {

@@ -58,4 +58,4 @@ pub use error::{ErrorClass, IdError};
 pub use identity::ExternalIdentity;
 pub use ids::{EnvironmentId, TenantId, UserId};
 pub use sealer::{SealContext, SealError, SealedSecret, SecretSealer};
-pub use secret::{SecretArray, SecretBytes, SecretString, ct_eq};
+pub use secret::{SecretArray, SecretBytes, SecretString, ct_eq, wipe_vec};

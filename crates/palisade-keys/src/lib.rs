@@ -32,7 +32,7 @@
 //! keys.create_tenant(&acme).await?;
 //! let ctx = SealContext::new(acme, "connection-credential", "conn-1");
 //! let sealed = keys.seal(&ctx, b"api-key-123").await?;
-//! assert_eq!(&*keys.open(&ctx, &sealed).await?, b"api-key-123");
+//! assert_eq!(keys.open(&ctx, &sealed).await?.expose_secret(), b"api-key-123");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use palisade_core::{SealContext, SecretArray, SharedClock, SystemClock, TenantId, ct_eq};
+use palisade_core::{
+    SealContext, SecretArray, SecretBytes, SharedClock, SystemClock, TenantId, ct_eq, wipe_vec,
+};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
@@ -40,7 +42,7 @@ use crate::stream::{SegmentKey, StreamOpener, StreamSealer};
 ///
 /// let ctx = SealContext::new(acme.clone(), "job-history", "job-42");
 /// let sealed = keys.seal_double(&ctx, b"step 1 ok").await?;
-/// assert_eq!(&*keys.open(&ctx, &sealed).await?, b"step 1 ok");
+/// assert_eq!(keys.open(&ctx, &sealed).await?.expose_secret(), b"step 1 ok");
 ///
 /// // Bound to its context: another record does not open it.
 /// assert!(keys.open(&SealContext::new(acme.clone(), "job-history", "job-43"), &sealed).await.is_err());
@@ -947,7 +949,7 @@ impl KeyManager {
         ctx: &SealContext,
         input: &[u8],
         expect: &[Layer],
-    ) -> Result<(Layer, Zeroizing<Vec<u8>>)> {
+    ) -> Result<(Layer, SecretBytes)> {
         let (header, used) = Header::parse(input)?;
         if !expect.contains(&header.layer) {
             return Err(Error::Malformed(format!("unexpected layer {:?} here", header.layer)));
@@ -955,9 +957,13 @@ impl KeyManager {
         let layer = header.layer;
         let key = self.begin_open(ctx, header).await?;
         let body = input.get(used..).unwrap_or_default();
-        let mut out = Zeroizing::new(Vec::with_capacity(body.len()));
-        key.open_all(body, &mut out)?;
-        Ok((layer, out))
+        let mut out = Vec::with_capacity(body.len());
+        if let Err(e) = key.open_all(body, &mut out) {
+            // Segments before a bad one were decrypted: wipe them.
+            wipe_vec(&mut out);
+            return Err(e);
+        }
+        Ok((layer, SecretBytes::new(out)))
     }
 
     /// Seals `plaintext` for `ctx` under the tenant's primary key (single envelope encryption).
@@ -988,10 +994,10 @@ impl KeyManager {
     }
 
     /// Opens a single- or double-encrypted ciphertext sealed for `ctx`.
-    pub async fn open(&self, ctx: &SealContext, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    pub async fn open(&self, ctx: &SealContext, sealed: &[u8]) -> Result<SecretBytes> {
         let (layer, plain) = self.open_layer(ctx, sealed, &[Layer::Single, Layer::Outer]).await?;
         if layer == Layer::Outer {
-            let (_, inner) = self.open_layer(ctx, &plain, &[Layer::Inner]).await?;
+            let (_, inner) = self.open_layer(ctx, plain.expose_secret(), &[Layer::Inner]).await?;
             return Ok(inner);
         }
         Ok(plain)
@@ -1075,7 +1081,7 @@ impl KeyManager {
             Layer::Single => self.rewrap_layer(ctx, sealed, Layer::Single).await,
             Layer::Outer => {
                 let (_, inner) = self.open_layer(ctx, sealed, &[Layer::Outer]).await?;
-                match self.rewrap_layer(ctx, &inner, Layer::Inner).await? {
+                match self.rewrap_layer(ctx, inner.expose_secret(), Layer::Inner).await? {
                     Some(new_inner) => Ok(Some(self.seal_layer(ctx, Layer::Outer, None, &new_inner).await?)),
                     None => self.rewrap_layer(ctx, sealed, Layer::Outer).await,
                 }
@@ -1155,6 +1161,6 @@ impl palisade_core::SecretSealer for KeyManager {
         sealed: &palisade_core::SealedSecret,
     ) -> std::result::Result<palisade_core::SecretBytes, palisade_core::SealError> {
         let plain = KeyManager::open(self, context, &sealed.0).await?;
-        Ok(palisade_core::SecretBytes::from(plain))
+        Ok(plain)
     }
 }

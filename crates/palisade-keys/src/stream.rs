@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use zeroize::Zeroizing;
+use palisade_core::wipe_vec;
 
 use crate::backend::{AeadKey, TAG_LEN};
 use crate::error::{Error, Result};
@@ -109,7 +109,14 @@ impl SegmentKey {
 /// [`KeyManager::stream_sealer`](crate::KeyManager::stream_sealer).
 pub struct StreamSealer {
     key: SegmentKey,
-    pending: Zeroizing<Vec<u8>>,
+    /// Plaintext not yet sealed; wiped on drop.
+    pending: Vec<u8>,
+}
+
+impl Drop for StreamSealer {
+    fn drop(&mut self) {
+        wipe_vec(&mut self.pending);
+    }
 }
 
 impl fmt::Debug for StreamSealer {
@@ -120,7 +127,7 @@ impl fmt::Debug for StreamSealer {
 
 impl StreamSealer {
     pub(crate) fn new(key: SegmentKey) -> Self {
-        Self { key, pending: Zeroizing::new(Vec::new()) }
+        Self { key, pending: Vec::new() }
     }
 
     /// The header: write it before anything else.
@@ -145,9 +152,10 @@ impl StreamSealer {
 
     /// Seals the final segment onto `out`.
     pub fn finish(mut self, out: &mut Vec<u8>) -> Result<()> {
-        let pending = std::mem::take(&mut *self.pending);
-        let pending = Zeroizing::new(pending);
-        self.key.seal_segment(&pending, true, out)
+        let mut pending = std::mem::take(&mut self.pending);
+        let sealed = self.key.seal_segment(&pending, true, out);
+        wipe_vec(&mut pending);
+        sealed
     }
 }
 

@@ -364,7 +364,7 @@ impl CredentialVault {
         let ctx = SealContext::new(tenant.clone(), CREDENTIAL_PURPOSE, connection);
         let plain = self.keys.open(&ctx, &stored.sealed).await?;
         Ok(Some(VaultEntry {
-            credential: Credential::decode(&plain)?,
+            credential: Credential::decode(plain.expose_secret())?,
             revision: stored.revision,
             updated: stored.updated,
         }))

@@ -91,7 +91,7 @@ fn every_backend_round_trips_and_interoperates() {
                     [w.keys.seal(&c, &plain).await.unwrap(), w.keys.seal_double(&c, &plain).await.unwrap()]
                 {
                     assert_eq!(
-                        &*w.keys.open(&c, &sealed).await.unwrap(),
+                        w.keys.open(&c, &sealed).await.unwrap().expose_secret(),
                         plain.as_slice(),
                         "{backend:?} {len}"
                     );
@@ -167,7 +167,7 @@ fn streaming_matches_one_shot() {
             sealer.update(chunk, &mut sealed).unwrap();
         }
         sealer.finish(&mut sealed).unwrap();
-        assert_eq!(&*w.keys.open(&c, &sealed).await.unwrap(), plain.as_slice());
+        assert_eq!(w.keys.open(&c, &sealed).await.unwrap().expose_secret(), plain.as_slice());
 
         let (mut opener, used) = w.keys.stream_opener(&c, &sealed).await.unwrap();
         let mut out = Vec::new();
@@ -195,8 +195,8 @@ fn rotation_keeps_old_data_and_min_version_retires_it() {
         let v2 = w.keys.seal(&c, b"new").await.unwrap();
         assert_eq!(Header::parse(&v1).unwrap().0.key_version, 1);
         assert_eq!(Header::parse(&v2).unwrap().0.key_version, 2);
-        assert_eq!(&*w.keys.open(&c, &v1).await.unwrap(), b"old");
-        assert_eq!(&*w.keys.open(&c, &v2).await.unwrap(), b"new");
+        assert_eq!(w.keys.open(&c, &v1).await.unwrap().expose_secret(), b"old");
+        assert_eq!(w.keys.open(&c, &v2).await.unwrap().expose_secret(), b"new");
 
         // Re-wrap moves v1's data key to version 2 without touching the data.
         let rewrapped = w.keys.rewrap(&c, &v1).await.unwrap().unwrap();
@@ -209,7 +209,7 @@ fn rotation_keeps_old_data_and_min_version_retires_it() {
 
         w.keys.set_min_decryption_version(&w.acme, 2).await.unwrap();
         assert!(matches!(w.keys.open(&c, &v1).await, Err(Error::VersionRetired { version: 1, min: 2, .. })));
-        assert_eq!(&*w.keys.open(&c, &rewrapped).await.unwrap(), b"old");
+        assert_eq!(w.keys.open(&c, &rewrapped).await.unwrap().expose_secret(), b"old");
         assert!(w.keys.set_min_decryption_version(&w.acme, 3).await.is_err());
     });
 }
@@ -244,14 +244,14 @@ fn double_encryption_needs_both_hierarchies() {
         // The outer layer under the global keyring; rotating the global key keeps it readable
         // and re-wrap moves it.
         w.keys.rotate_global().await.unwrap();
-        assert_eq!(&*w.keys.open(&c, &sealed).await.unwrap(), b"history");
+        assert_eq!(w.keys.open(&c, &sealed).await.unwrap().expose_secret(), b"history");
         let moved = w.keys.rewrap(&c, &sealed).await.unwrap().unwrap();
         assert_eq!(Header::parse(&moved).unwrap().0.key_version, 2);
-        assert_eq!(&*w.keys.open(&c, &moved).await.unwrap(), b"history");
+        assert_eq!(w.keys.open(&c, &moved).await.unwrap().expose_secret(), b"history");
         // Tenant rotation: the inner layer moves, the outer is resealed.
         w.keys.rotate_tenant(&w.acme).await.unwrap();
         let moved2 = w.keys.rewrap(&c, &moved).await.unwrap().unwrap();
-        assert_eq!(&*w.keys.open(&c, &moved2).await.unwrap(), b"history");
+        assert_eq!(w.keys.open(&c, &moved2).await.unwrap().expose_secret(), b"history");
         // Shredding the tenant makes it unreadable although the global key is intact.
         w.keys.destroy_now(&w.acme).await.unwrap();
         assert!(matches!(w.keys.open(&c, &moved2).await, Err(Error::KeyDestroyed { .. })));
@@ -320,7 +320,7 @@ fn cache_single_flight_max_age_and_uses() {
             let k = keys.clone();
             let c = c.clone();
             let s = sealed.clone();
-            tasks.push(tokio::spawn(async move { k.open(&c, &s).await.map(|p| p.to_vec()) }));
+            tasks.push(tokio::spawn(async move { k.open(&c, &s).await.map(|p| p.expose_secret().to_vec()) }));
         }
         for t in tasks {
             assert_eq!(t.await.unwrap().unwrap(), b"x");
@@ -358,7 +358,7 @@ fn wrap_limit_forces_rotation() {
         let status = w.keys.tenant_status(&w.acme).await.unwrap();
         assert!(status.versions.iter().all(|v| v.wraps_reserved <= 10));
         for s in &sealed {
-            assert_eq!(&*w.keys.open(&c, s).await.unwrap(), b"x");
+            assert_eq!(w.keys.open(&c, s).await.unwrap().expose_secret(), b"x");
         }
     });
 }
@@ -413,7 +413,7 @@ fn resumable_rewrap_batch() {
         w.keys.set_min_decryption_version(&w.acme, 2).await.unwrap();
         let items = source.items.lock().unwrap().clone();
         for item in items {
-            assert_eq!(&*w.keys.open(&item.context, &item.sealed).await.unwrap(), b"d");
+            assert_eq!(w.keys.open(&item.context, &item.sealed).await.unwrap().expose_secret(), b"d");
         }
         let again = w.keys.rewrap_batch(&source, None, 100).await.unwrap();
         assert_eq!((again.rewrapped, again.unchanged), (0, 7));
@@ -460,7 +460,8 @@ proptest! {
             prop_assert!(w.keys.open(&c, &flipped).await.is_err(), "flip at {} of {}", i, sealed.len());
             let n = cut.index(sealed.len());
             prop_assert!(w.keys.open(&c, &sealed[..n]).await.is_err(), "truncated to {}", n);
-            prop_assert_eq!(&*w.keys.open(&c, &sealed).await.unwrap(), plain.as_slice());
+            let opened = w.keys.open(&c, &sealed).await.unwrap();
+            prop_assert_eq!(opened.expose_secret(), plain.as_slice());
             Ok(())
         })?;
     }
@@ -486,7 +487,7 @@ fn byok_rsa_oaep_aes_kwp_import() {
         w.keys.import_tenant_key(&t, key).await.unwrap();
         let c = ctx(&t, "r");
         let sealed = w.keys.seal(&c, b"customer-held").await.unwrap();
-        assert_eq!(&*w.keys.open(&c, &sealed).await.unwrap(), b"customer-held");
+        assert_eq!(w.keys.open(&c, &sealed).await.unwrap().expose_secret(), b"customer-held");
     });
 }
 

@@ -142,7 +142,7 @@ async fn documented_vectors_open() {
         keys.import_tenant_key(&t, SecretArray::try_from_slice(&kek).unwrap()).await.unwrap();
         let ctx = SealContext::new(t, purpose, record);
         // The vectors were sealed under provider "local", which is part of the wrap's AAD.
-        assert_eq!(&*keys.open(&ctx, &ct).await.unwrap(), plain.as_slice());
+        assert_eq!(keys.open(&ctx, &ct).await.unwrap().expose_secret(), plain.as_slice());
     }
 }
 

@@ -89,8 +89,8 @@ fn destroying_one_hour_shreds_exactly_that_hour() {
             assert_eq!(period_of(&b).unwrap().start, hour2.start);
 
             // Everything opens; each period has its own key.
-            assert_eq!(&*w.keys.open(&job(&w.acme, "a"), &a).await.unwrap(), b"hour one");
-            assert_eq!(&*w.keys.open(&job(&w.acme, "a3"), &a3).await.unwrap(), long.as_slice());
+            assert_eq!(w.keys.open(&job(&w.acme, "a"), &a).await.unwrap().expose_secret(), b"hour one");
+            assert_eq!(w.keys.open(&job(&w.acme, "a3"), &a3).await.unwrap().expose_secret(), long.as_slice());
             assert_eq!(w.keys.periods(&w.acme).await.unwrap().len(), 2);
 
             // A period ciphertext is bound to its context like any other.
@@ -113,9 +113,12 @@ fn destroying_one_hour_shreds_exactly_that_hour() {
                 }
             }
             // Hour 2 and the tenant-key data are untouched.
-            assert_eq!(&*w.keys.open(&job(&w.acme, "b"), &b).await.unwrap(), b"hour two");
-            assert_eq!(&*w.keys.open(&job(&w.acme, "b2"), &b2).await.unwrap(), b"hour two, double");
-            assert_eq!(&*w.keys.open(&job(&w.acme, "t"), &t).await.unwrap(), b"tenant key");
+            assert_eq!(w.keys.open(&job(&w.acme, "b"), &b).await.unwrap().expose_secret(), b"hour two");
+            assert_eq!(
+                w.keys.open(&job(&w.acme, "b2"), &b2).await.unwrap().expose_secret(),
+                b"hour two, double"
+            );
+            assert_eq!(w.keys.open(&job(&w.acme, "t"), &t).await.unwrap().expose_secret(), b"tenant key");
 
             // The wrapped key is gone from the store; the events say what happened.
             let stored = w.store.get(&KeyOwner::Period(hour1.clone())).await.unwrap().unwrap();
@@ -142,9 +145,9 @@ fn destroy_is_irreversible_and_evicts_caches() {
         // A second node sharing the store, with the period key cached.
         let node2 =
             manager(w.kms.clone(), w.store.clone(), w.clock.clone(), w.events.clone(), Backend::default());
-        assert_eq!(&*node2.open(&c, &sealed).await.unwrap(), b"x");
+        assert_eq!(node2.open(&c, &sealed).await.unwrap().expose_secret(), b"x");
         let loads = w.keys.cache_loads();
-        assert_eq!(&*w.keys.open(&c, &sealed).await.unwrap(), b"x");
+        assert_eq!(w.keys.open(&c, &sealed).await.unwrap().expose_secret(), b"x");
         assert_eq!(w.keys.cache_loads(), loads, "served from the cache");
 
         let now = w.keys.current_period(&w.acme, "job-history");
@@ -159,7 +162,7 @@ fn destroy_is_irreversible_and_evicts_caches() {
         // The next period gets a fresh key.
         w.clock.advance(HOUR);
         let next = w.keys.seal_in_period(&c, b"z").await.unwrap();
-        assert_eq!(&*w.keys.open(&c, &next).await.unwrap(), b"z");
+        assert_eq!(w.keys.open(&c, &next).await.unwrap().expose_secret(), b"z");
     });
 }
 
@@ -208,7 +211,7 @@ fn retention_cutoff_and_tenant_lifecycle() {
         w.keys.create_tenant(&other).await.unwrap();
         let c = job(&other, "r");
         let s = w.keys.seal_in_period(&c, b"ok").await.unwrap();
-        assert_eq!(&*w.keys.open(&c, &s).await.unwrap(), b"ok");
+        assert_eq!(w.keys.open(&c, &s).await.unwrap().expose_secret(), b"ok");
     });
 }
 
@@ -239,7 +242,7 @@ fn period_keys_survive_a_restart_and_so_does_their_destruction() {
         drop(keys);
 
         let keys = open_node(false);
-        assert_eq!(&*keys.open(&c, &h1).await.unwrap(), b"one");
+        assert_eq!(keys.open(&c, &h1).await.unwrap().expose_secret(), b"one");
         let listed = keys.periods(&acme).await.unwrap();
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[0].0, hour1);
@@ -248,7 +251,7 @@ fn period_keys_survive_a_restart_and_so_does_their_destruction() {
 
         let keys = open_node(false);
         assert!(matches!(keys.open(&c, &h1).await, Err(Error::KeyDestroyed { .. })));
-        assert_eq!(&*keys.open(&c, &h2).await.unwrap(), b"two");
+        assert_eq!(keys.open(&c, &h2).await.unwrap().expose_secret(), b"two");
         let files: Vec<String> = std::fs::read_dir(dir.path().join("keys"))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

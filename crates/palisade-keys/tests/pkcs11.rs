@@ -54,7 +54,7 @@ async fn softhsm_root_key_wraps_and_binds_context() {
     keys.create_tenant(&t).await.unwrap();
     let sc = SealContext::new(t, "job-history", "j1");
     let sealed = keys.seal_double(&sc, b"in the HSM's care").await.unwrap();
-    assert_eq!(&*keys.open(&sc, &sealed).await.unwrap(), b"in the HSM's care");
+    assert_eq!(keys.open(&sc, &sealed).await.unwrap().expose_secret(), b"in the HSM's care");
     assert_eq!(&sealed[11..17], b"pkcs11");
 
     // Wrong PIN is a configuration error (once no session of this process is logged in).
