@@ -48,21 +48,21 @@ fn sessions() -> usize {
 /// validation writes.
 #[derive(Debug)]
 struct TickingClock {
+    start: OffsetDateTime,
     micros: AtomicI64,
     step: i64,
 }
 
 impl TickingClock {
     fn new(step: i64) -> Self {
-        Self { micros: AtomicI64::new(OffsetDateTime::now_utc().unix_timestamp() * 1_000_000), step }
+        Self { start: OffsetDateTime::now_utc(), micros: AtomicI64::new(0), step }
     }
 }
 
 impl Clock for TickingClock {
     fn now(&self) -> OffsetDateTime {
         let us = self.micros.fetch_add(self.step, Ordering::Relaxed);
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        self.start + Duration::microseconds(us)
     }
 }
 
