@@ -7,6 +7,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::detect::{self, DetectorKind};
+use crate::fields::{CompiledRule, FieldRules};
 use crate::names::{NamePattern, normalize};
 use crate::path::{PathPattern, Seg, render};
 use crate::policy::{DEFAULT_FIELD_NAMES, Keep, Operator, Policy, WholeStep};
@@ -57,13 +58,6 @@ pub struct Report {
     pub masked: Vec<ReportEntry>,
 }
 
-#[derive(Debug)]
-struct CompiledField {
-    pattern: PathPattern,
-    op: Operator,
-    name: String,
-}
-
 /// A compiled policy.
 ///
 /// ```
@@ -80,7 +74,7 @@ struct CompiledField {
 #[derive(Debug)]
 pub struct Masker {
     whole_step: Option<WholeStep>,
-    fields: Vec<CompiledField>,
+    fields: FieldRules,
     names: Vec<NamePattern>,
     names_op: Operator,
     detectors: Vec<DetectorKind>,
@@ -108,7 +102,7 @@ impl Masker {
             .fields
             .iter()
             .filter_map(|r| {
-                PathPattern::parse(&r.path).ok().map(|pattern| CompiledField {
+                PathPattern::parse(&r.path).ok().map(|pattern| CompiledRule {
                     pattern,
                     op: r.operator.clone(),
                     name: r.name.clone().unwrap_or_else(|| format!("path:{}", r.path)),
@@ -126,7 +120,7 @@ impl Masker {
         };
         Ok(Self {
             whole_step: policy.whole_step,
-            fields,
+            fields: FieldRules::new(fields),
             names,
             names_op: policy.field_names.operator,
             detectors,
@@ -139,7 +133,7 @@ impl Masker {
     pub fn builtin() -> Self {
         Self {
             whole_step: None,
-            fields: Vec::new(),
+            fields: FieldRules::default(),
             names: DEFAULT_FIELD_NAMES.iter().map(|p| NamePattern::new(p)).collect(),
             names_op: Operator::Redact,
             detectors: DetectorKind::ALL.to_vec(),
@@ -152,6 +146,12 @@ impl Masker {
         !self.detectors.is_empty()
     }
 
+    /// Whether a detector could find something in `text` (cheap checks on the bytes of
+    /// unescaped text; `false` means [`Masker::mask_detected`] would find nothing).
+    pub(crate) fn may_detect(&self, text: &[u8]) -> bool {
+        self.detectors.iter().any(|d| d.may_match(text))
+    }
+
     pub(crate) fn whole_step_keep(&self) -> Option<Keep> {
         self.whole_step.as_ref().map(|s| s.keep)
     }
@@ -162,10 +162,8 @@ impl Masker {
     }
 
     pub(crate) fn action(&self, path: &[Seg]) -> Action<'_> {
-        for f in &self.fields {
-            if f.pattern.matches(path) {
-                return Action::Apply(&f.op, f.name.clone());
-            }
+        if let Some(f) = self.fields.find(path) {
+            return Action::Apply(&f.op, f.name.clone());
         }
         if let Some(Seg::Key(k)) = path.last()
             && !self.names.is_empty()
@@ -204,7 +202,7 @@ impl Masker {
     pub(crate) fn mask_detected(
         &self,
         text: &str,
-        path: &dyn Fn() -> String,
+        path: &mut dyn FnMut() -> String,
         report: &mut dyn FnMut(ReportEntry),
     ) -> Option<String> {
         if self.detectors.is_empty() {
@@ -221,12 +219,11 @@ impl Masker {
             let op = self.detector_ops.get(idx).unwrap_or(&Operator::Redact);
             out.push_str(text.get(last..range.start).unwrap_or(""));
             let found = text.get(range.clone()).unwrap_or("");
-            let placeholder = format!("[REDACTED:{}]", kind.name());
-            if let Some(rep) = self.apply(op, found, &placeholder) {
+            if let Some(rep) = self.apply(op, found, kind.placeholder()) {
                 out.push_str(&rep);
             }
             last = range.end;
-            report(ReportEntry { path: path(), rule: format!("detector:{}", kind.name()) });
+            report(ReportEntry { path: path(), rule: kind.rule().to_owned() });
         }
         out.push_str(text.get(last..).unwrap_or(""));
         Some(out)
@@ -307,8 +304,8 @@ impl Masker {
                 }
             }
             Value::String(s) => {
-                let p = || render(path);
-                if let Some(m) = self.mask_detected(s, &p, &mut |e| report.masked.push(e)) {
+                let mut p = || render(path);
+                if let Some(m) = self.mask_detected(s, &mut p, &mut |e| report.masked.push(e)) {
                     *s = m;
                 }
             }
@@ -343,9 +340,10 @@ impl Masker {
     /// Masks a plain-text line (log line) with the detectors.
     pub fn mask_text(&self, text: &str) -> (Masked<String>, Report) {
         let mut report = Report::default();
-        let p = || "$".to_owned();
-        let out =
-            self.mask_detected(text, &p, &mut |e| report.masked.push(e)).unwrap_or_else(|| text.to_owned());
+        let mut p = || "$".to_owned();
+        let out = self
+            .mask_detected(text, &mut p, &mut |e| report.masked.push(e))
+            .unwrap_or_else(|| text.to_owned());
         (Masked(out), report)
     }
 
@@ -373,9 +371,9 @@ impl Masker {
                     }
                 }
                 Action::Keep => {
-                    let p = || name.to_owned();
+                    let mut p = || name.to_owned();
                     let v = self
-                        .mask_detected(value, &p, &mut |e| report.masked.push(e))
+                        .mask_detected(value, &mut p, &mut |e| report.masked.push(e))
                         .unwrap_or_else(|| value.to_owned());
                     out.push((name.to_owned(), v));
                 }

@@ -13,29 +13,101 @@ pub enum Seg {
     Index(usize),
 }
 
-/// Renders a concrete location as `a.b[2].c` (keys holding `.`, `[`, `]` or `"` are quoted).
+/// Renders a concrete location as `a.b[2].c` (keys holding `.`, `[`, `]`, `"` or `*` are quoted).
 pub fn render(path: &[Seg]) -> String {
-    let mut out = String::from("$");
+    let size: usize = path
+        .iter()
+        .map(|seg| match seg {
+            Seg::Key(k) => k.len() + 1,
+            Seg::Index(_) => 4,
+        })
+        .sum();
+    let mut out = String::with_capacity(size + 1);
+    out.push('$');
     for seg in path {
-        match seg {
-            Seg::Key(k) => {
-                if k.is_empty() || k.contains(['.', '[', ']', '"', '*']) {
-                    out.push('[');
-                    out.push_str(&serde_json::Value::String(k.clone()).to_string());
-                    out.push(']');
-                } else {
-                    out.push('.');
-                    out.push_str(k);
-                }
-            }
-            Seg::Index(i) => {
-                out.push('[');
-                out.push_str(&i.to_string());
-                out.push(']');
-            }
-        }
+        push_rendered(&mut out, seg);
     }
     out
+}
+
+/// Appends one segment as [`render`] writes it.
+fn push_rendered(out: &mut String, seg: &Seg) {
+    match seg {
+        Seg::Key(k) if k.is_empty() || k.bytes().any(|b| matches!(b, b'.' | b'[' | b']' | b'"' | b'*')) => {
+            out.push('[');
+            out.push_str(&serde_json::Value::String(k.clone()).to_string());
+            out.push(']');
+        }
+        Seg::Key(k) => {
+            out.push('.');
+            out.push_str(k);
+        }
+        Seg::Index(i) => {
+            out.push('[');
+            push_decimal(out, *i);
+            out.push(']');
+        }
+    }
+}
+
+/// The rendering of a path that changes by pushes and pops (the streaming masker's current
+/// location), extended only when a report asks for it: members masked in one object share the
+/// rendering of the object's path.
+#[derive(Debug)]
+pub(crate) struct RenderedPrefix {
+    text: String,
+    /// `ends[i]`: the length of `text` once segment `i` is rendered. Covers a prefix of the path.
+    ends: Vec<usize>,
+}
+
+impl Default for RenderedPrefix {
+    fn default() -> Self {
+        Self { text: String::from("$"), ends: Vec::new() }
+    }
+}
+
+impl RenderedPrefix {
+    /// The path shrank to `depth` segments: forget what was rendered below it.
+    pub(crate) fn truncate(&mut self, depth: usize) {
+        if self.ends.len() > depth {
+            self.ends.truncate(depth);
+            self.text.truncate(self.ends.last().copied().unwrap_or(1));
+        }
+    }
+
+    /// `render(path)`, given that every pop of `path` was reported through `truncate`.
+    pub(crate) fn render(&mut self, path: &[Seg]) -> String {
+        self.truncate(path.len());
+        for seg in path.get(self.ends.len()..).unwrap_or(&[]) {
+            push_rendered(&mut self.text, seg);
+            self.ends.push(self.text.len());
+        }
+        self.text.clone()
+    }
+
+    /// Bytes held.
+    pub(crate) fn capacity(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+    }
+}
+
+/// Appends `n` in decimal (without the formatting machinery: report paths are rendered often).
+fn push_decimal(out: &mut String, mut n: usize) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        if let Some(d) = digits.get_mut(start) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(start..).unwrap_or(&[]) {
+        out.push(char::from(d));
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +198,15 @@ impl PathPattern {
         let any_depth = segs.iter().filter(|p| **p == Pat::AnyDepth).count();
         let leading_any_depth = any_depth == 1 && segs.first() == Some(&Pat::AnyDepth);
         Ok(Self { segs, any_depth, leading_any_depth })
+    }
+
+    /// The last segment when it is a literal key (`password` in `**.password`): a location
+    /// can match only if its last segment is that key.
+    pub(crate) fn last_key(&self) -> Option<&str> {
+        match self.segs.last() {
+            Some(Pat::Key(k)) => Some(k),
+            _ => None,
+        }
     }
 
     /// Whether the concrete location matches this pattern exactly (anchored at both ends).
@@ -228,5 +309,26 @@ mod tests {
     #[test]
     fn rendering() {
         assert_eq!(render(&p(&["a", "1", "b.c"])), "$.a[1][\"b.c\"]");
+        assert_eq!(
+            render(&p(&["0", "", "x*", "10", "18446744073709551615"])),
+            "$[0][\"\"][\"x*\"][10][18446744073709551615]"
+        );
+        assert_eq!(render(&[]), "$");
+    }
+
+    #[test]
+    fn rendered_prefix_follows_pushes_and_pops() {
+        let mut cache = RenderedPrefix::default();
+        let mut path = Vec::new();
+        assert_eq!(cache.render(&path), "$");
+        for step in ["a", "0", "b.c", "-", "d", "-", "-", "1", "e", "-", "-", "-", "-", "x", "y"] {
+            if step == "-" {
+                path.pop();
+                cache.truncate(path.len());
+            } else {
+                path.push(p(&[step]).remove(0));
+            }
+            assert_eq!(cache.render(&path), render(&path), "{path:?}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use std::io::{ErrorKind, Read, Write};
 use serde::Deserialize;
 
 use crate::masker::{Action, REDACTED, ReportEntry, STEP_PLACEHOLDER};
-use crate::path::{Seg, render};
+use crate::path::{RenderedPrefix, Seg};
 use crate::policy::Keep;
 use crate::{Error, MAX_DEPTH, Masker, Operator, Report, Result};
 
@@ -254,6 +254,8 @@ struct Pass<'a, R, W> {
     /// Whitespace after the previous member, written before the next `,`.
     pending: Vec<u8>,
     path: Vec<Seg>,
+    /// The rendering of `path` for reports, cut back at every pop.
+    rendered: RenderedPrefix,
     /// Short key strings popped from the path, reused to spare an allocation per member.
     spare: Vec<String>,
     path_bytes: usize,
@@ -297,6 +299,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
             head: Vec::new(),
             pending: Vec::new(),
             path: Vec::new(),
+            rendered: RenderedPrefix::default(),
             spare: Vec::new(),
             path_bytes: 0,
             path_peak: 0,
@@ -308,7 +311,10 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
 
     fn stats(&self) -> StreamStats {
         let spare: usize = self.spare.iter().map(String::capacity).sum();
-        let path = self.path.capacity() * std::mem::size_of::<Seg>() + self.path_peak + spare;
+        let path = self.path.capacity() * std::mem::size_of::<Seg>()
+            + self.path_peak
+            + spare
+            + self.rendered.capacity();
         StreamStats {
             bytes_in: self.inp.offset() as u64,
             bytes_out: self.bytes_out,
@@ -325,7 +331,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
 
     fn report(&mut self, rule: String) {
         self.masked += 1;
-        (self.on_masked)(ReportEntry { path: render(&self.path), rule });
+        (self.on_masked)(ReportEntry { path: self.rendered.render(&self.path), rule });
     }
 
     fn too_large(&self, start: usize) -> Error {
@@ -375,9 +381,19 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
                 self.spare.push(k);
             }
         }
+        self.rendered.truncate(self.path.len());
     }
 
+    /// Skips whitespace, keeping it where `hold` says.
+    #[inline]
     fn ws(&mut self, hold: Hold) -> Result<()> {
+        match self.inp.peek() {
+            Some(b' ' | b'\t' | b'\n' | b'\r') => self.ws_run(hold),
+            _ => Ok(()),
+        }
+    }
+
+    fn ws_run(&mut self, hold: Hold) -> Result<()> {
         let start = self.inp.offset();
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.inp.peek() {
             let run = self.inp.window();
@@ -604,12 +620,13 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
     }
 
     fn emit_string(&mut self, escaped: bool) -> Result<()> {
-        if !self.m.has_detectors() {
+        let inner = self.scratch.get(1..self.scratch.len().saturating_sub(1)).unwrap_or(&[]);
+        if !self.m.has_detectors() || (!escaped && !self.m.may_detect(inner)) {
             self.out.extend_from_slice(&self.scratch);
             return Ok(());
         }
-        let path = &self.path;
-        let p = || render(path);
+        let (path, rendered) = (&self.path, &mut self.rendered);
+        let mut p = || rendered.render(path);
         let mut found = 0u64;
         let sink = &mut *self.on_masked;
         let mut count = |e: ReportEntry| {
@@ -618,14 +635,14 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         };
         let inner = self.scratch.get(1..self.scratch.len().saturating_sub(1)).unwrap_or(&[]);
         let masked = match (escaped, std::str::from_utf8(inner)) {
-            (false, Ok(text)) => self.m.mask_detected(text, &p, &mut count),
+            (false, Ok(text)) => self.m.mask_detected(text, &mut p, &mut count),
             _ => {
                 // Offsets of escapes were checked by `string`; only lone surrogates fail here.
                 let text = serde_json::from_slice::<String>(&self.scratch).map_err(|_| Error::Malformed {
                     offset: self.inp.offset().saturating_sub(self.scratch.len()),
                     reason: "string holds an unpaired surrogate escape",
                 })?;
-                self.m.mask_detected(&text, &p, &mut count)
+                self.m.mask_detected(&text, &mut p, &mut count)
             }
         };
         self.masked += found;
