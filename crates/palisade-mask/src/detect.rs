@@ -272,6 +272,9 @@ fn card_exact(candidate: &str) -> Option<Range<usize>> {
 /// Whether `text` holds a run of at least `min` digits with at most single spaces or hyphens
 /// between them (the shape of a card number, separators included).
 fn has_digit_run(text: &[u8], min: usize) -> bool {
+    if text.len() < min {
+        return false;
+    }
     let mut run = 0;
     let mut after_digit = false;
     for &b in text {

@@ -4,7 +4,7 @@
 //! policy order (the first match wins).
 
 use crate::Operator;
-use crate::path::{PathPattern, Seg};
+use crate::path::{Location, PathPattern, SegRef};
 
 /// One field rule, compiled.
 #[derive(Debug)]
@@ -18,11 +18,22 @@ pub(crate) struct CompiledRule {
 #[derive(Debug, Default)]
 pub(crate) struct FieldRules {
     rules: Vec<CompiledRule>,
-    /// `by_len[n]`: the literal last keys of length `n`, each with the indexes (ascending) of
-    /// the rules ending with it merged with `wild`.
-    by_len: Vec<Vec<(String, Box<[usize]>)>>,
+    /// The literal last keys, in [`SLOTS`] buckets by [`slot`], each with the indexes
+    /// (ascending) of the rules ending with it merged with `wild`.
+    by_key: Vec<Vec<(String, Box<[usize]>)>>,
     /// Rules whose last segment is not a literal key (`[*]`, `[2]`, `*`, `**`): tried everywhere.
     wild: Box<[usize]>,
+}
+
+/// How many buckets the literal keys are spread over.
+const SLOTS: usize = 64;
+
+/// A key's bucket, from its length and first and last bytes (cheap, and enough to tell most
+/// keys of a document from the handful a policy names).
+fn slot(key: &[u8]) -> usize {
+    let first = usize::from(key.first().copied().unwrap_or(0));
+    let last = usize::from(key.last().copied().unwrap_or(0));
+    (key.len().wrapping_mul(7) ^ first ^ last.wrapping_mul(3)) % SLOTS
 }
 
 impl FieldRules {
@@ -33,13 +44,10 @@ impl FieldRules {
             .filter(|(_, r)| r.pattern.last_key().is_none())
             .map(|(i, _)| i)
             .collect();
-        let mut by_len: Vec<Vec<(String, Box<[usize]>)>> = Vec::new();
+        let mut by_key: Vec<Vec<(String, Box<[usize]>)>> = vec![Vec::new(); SLOTS];
         for rule in &rules {
             let Some(key) = rule.pattern.last_key() else { continue };
-            if by_len.len() <= key.len() {
-                by_len.resize_with(key.len() + 1, Vec::new);
-            }
-            let Some(bucket) = by_len.get_mut(key.len()) else { continue };
+            let Some(bucket) = by_key.get_mut(slot(key.as_bytes())) else { continue };
             if bucket.iter().any(|(k, _)| k == key) {
                 continue;
             }
@@ -51,20 +59,20 @@ impl FieldRules {
                 .collect();
             bucket.push((key.to_owned(), candidates));
         }
-        Self { rules, by_len, wild }
+        Self { rules, by_key, wild }
     }
 
     /// The first rule (in policy order) whose pattern matches `path`.
-    pub(crate) fn find(&self, path: &[Seg]) -> Option<&CompiledRule> {
-        let candidates = match path.last() {
-            Some(Seg::Key(k)) => self
-                .by_len
-                .get(k.len())
-                .and_then(|bucket| bucket.iter().find(|(key, _)| key == k))
+    pub(crate) fn find<L: Location + ?Sized>(&self, path: &L) -> Option<&CompiledRule> {
+        let candidates = match path.last_seg() {
+            Some(SegRef::Key(k)) => self
+                .by_key
+                .get(slot(k))
+                .and_then(|bucket| bucket.iter().find(|(key, _)| key.as_bytes() == k))
                 .map_or(&*self.wild, |(_, c)| &**c),
             _ => &*self.wild,
         };
-        candidates.iter().filter_map(|&i| self.rules.get(i)).find(|r| r.pattern.matches(path))
+        candidates.iter().filter_map(|&i| self.rules.get(i)).find(|r| r.pattern.matches_at(path))
     }
 }
 
@@ -72,6 +80,7 @@ impl FieldRules {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::path::Seg;
 
     fn rules(patterns: &[&str]) -> FieldRules {
         FieldRules::new(
@@ -95,12 +104,12 @@ mod tests {
     #[test]
     fn first_matching_rule_wins_across_literal_and_wild_rules() {
         let r = rules(&["a.b", "**", "**.b", "x[*]", "c.b", "*.*"]);
-        let name = |segs: &[&str]| r.find(&path(segs)).map(|f| f.name.as_str());
+        let name = |segs: &[&str]| r.find(path(segs).as_slice()).map(|f| f.name.as_str());
         assert_eq!(name(&["a", "b"]), Some("a.b"));
         assert_eq!(name(&["c", "b"]), Some("**"));
         assert_eq!(name(&["x", "0"]), Some("**"));
         let r = rules(&["a.b", "x[*]", "**.b", "c.b", "*.*", "q[2]"]);
-        let name = |segs: &[&str]| r.find(&path(segs)).map(|f| f.name.as_str());
+        let name = |segs: &[&str]| r.find(path(segs).as_slice()).map(|f| f.name.as_str());
         assert_eq!(name(&["c", "b"]), Some("**.b"));
         assert_eq!(name(&["x", "3"]), Some("x[*]"));
         assert_eq!(name(&["q", "2"]), Some("*.*"));

@@ -9,7 +9,7 @@ use sha2::Sha256;
 use crate::detect::{self, DetectorKind};
 use crate::fields::{CompiledRule, FieldRules};
 use crate::names::{NamePattern, normalize};
-use crate::path::{PathPattern, Seg, render};
+use crate::path::{Location, PathPattern, Seg, SegRef, render};
 use crate::policy::{DEFAULT_FIELD_NAMES, Keep, Operator, Policy, WholeStep};
 use crate::{Error, Masked, Result};
 
@@ -161,14 +161,14 @@ impl Masker {
         self.whole_step.is_some()
     }
 
-    pub(crate) fn action(&self, path: &[Seg]) -> Action<'_> {
+    pub(crate) fn action<L: Location + ?Sized>(&self, path: &L) -> Action<'_> {
         if let Some(f) = self.fields.find(path) {
             return Action::Apply(&f.op, f.name.clone());
         }
-        if let Some(Seg::Key(k)) = path.last()
+        if let Some(SegRef::Key(k)) = path.last_seg()
             && !self.names.is_empty()
         {
-            let n = normalize(k);
+            let n = normalize(&String::from_utf8_lossy(k));
             if let Some(p) = self.names.iter().find(|p| p.matches_normalized(&n)) {
                 return Action::Apply(&self.names_op, format!("name:{}", p.source()));
             }
@@ -178,13 +178,20 @@ impl Masker {
 
     /// Applies an operator to a scalar's text; `None` = remove.
     pub(crate) fn apply(&self, op: &Operator, text: &str, placeholder: &str) -> Option<String> {
+        let mut out = String::new();
+        self.apply_into(op, text, placeholder, &mut out).then_some(out)
+    }
+
+    /// [`Masker::apply`] appending to `out`; `false` = remove (nothing appended).
+    pub(crate) fn apply_into(&self, op: &Operator, text: &str, placeholder: &str, out: &mut String) -> bool {
         match op {
-            Operator::Redact => Some(placeholder.to_owned()),
-            Operator::Remove => None,
-            Operator::Partial { keep_last } => Some(partial(text, *keep_last)),
-            Operator::Truncate { max_chars } => Some(text.chars().take(*max_chars).collect()),
-            Operator::Pseudonym => Some(self.pseudonym(text)),
+            Operator::Redact => out.push_str(placeholder),
+            Operator::Remove => return false,
+            Operator::Partial { keep_last } => push_partial(out, text, *keep_last),
+            Operator::Truncate { max_chars } => out.extend(text.chars().take(*max_chars)),
+            Operator::Pseudonym => out.push_str(&self.pseudonym(text)),
         }
+        true
     }
 
     fn pseudonym(&self, text: &str) -> String {
@@ -219,9 +226,7 @@ impl Masker {
             let op = self.detector_ops.get(idx).unwrap_or(&Operator::Redact);
             out.push_str(text.get(last..range.start).unwrap_or(""));
             let found = text.get(range.clone()).unwrap_or("");
-            if let Some(rep) = self.apply(op, found, kind.placeholder()) {
-                out.push_str(&rep);
-            }
+            self.apply_into(op, found, kind.placeholder(), &mut out);
             last = range.end;
             report(ReportEntry { path: path(), rule: kind.rule().to_owned() });
         }
@@ -260,7 +265,7 @@ impl Masker {
                 let keys: Vec<String> = map.keys().cloned().collect();
                 for k in keys {
                     path.push(Seg::Key(k.clone()));
-                    match self.action(path) {
+                    match self.action(path.as_slice()) {
                         Action::Apply(op, rule) => {
                             let keep = map.get_mut(&k).is_some_and(|v| self.apply_to_value(op, v));
                             if !keep {
@@ -283,7 +288,7 @@ impl Masker {
                 while i < items.len() {
                     path.push(Seg::Index(original));
                     let mut keep = true;
-                    match self.action(path) {
+                    match self.action(path.as_slice()) {
                         Action::Apply(op, rule) => {
                             keep = items.get_mut(i).is_some_and(|v| self.apply_to_value(op, v));
                             report.masked.push(ReportEntry { path: render(path), rule });
@@ -363,7 +368,7 @@ impl Masker {
         for (name, value) in headers {
             let (name, value) = (name.as_ref(), value.as_ref());
             let path = [Seg::Key(name.to_owned())];
-            match self.action(&path) {
+            match self.action(&path[..]) {
                 Action::Apply(op, rule) => {
                     report.masked.push(ReportEntry { path: name.to_owned(), rule });
                     if let Some(v) = self.apply(op, value, REDACTED) {
@@ -388,20 +393,19 @@ impl Masker {
     }
 }
 
-fn partial(text: &str, keep_last: usize) -> String {
+fn push_partial(out: &mut String, text: &str, keep_last: usize) {
     let alnum = text.chars().filter(|c| c.is_alphanumeric() || *c == '*').count();
     let keep = keep_last.min(alnum / 2);
     let mut seen = 0;
-    text.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '*' {
-                seen += 1;
-                if seen > alnum - keep { c } else { '*' }
-            } else {
-                c
-            }
-        })
-        .collect()
+    out.reserve(text.len());
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '*' {
+            seen += 1;
+            out.push(if seen > alnum - keep { c } else { '*' });
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 pub(crate) fn step_placeholder(value: &Value, keep: Keep) -> Value {
@@ -439,7 +443,13 @@ mod tests {
 
     #[test]
     fn partial_keeps_last() {
+        let partial = |text: &str, keep_last| {
+            let mut out = String::new();
+            push_partial(&mut out, text, keep_last);
+            out
+        };
         assert_eq!(partial("4111 1111 1111 1111", 4), "**** **** **** 1111");
+        assert_eq!(partial("ünï-code", 2), "***-**de");
         assert_eq!(partial("abc", 4), "**c");
         assert_eq!(partial(&partial("4111111111111111", 4), 4), "************1111");
     }

@@ -4,6 +4,8 @@
 //! `["any key"]` for keys holding dots or brackets), `*` (any one key or index), `**` (zero or
 //! more segments), or index selectors written right after a segment: `[3]`, `[*]`.
 
+use std::borrow::Cow;
+
 /// One segment of a concrete location in a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seg {
@@ -24,28 +26,124 @@ pub fn render(path: &[Seg]) -> String {
         .sum();
     let mut out = String::with_capacity(size + 1);
     out.push('$');
-    for seg in path {
-        push_rendered(&mut out, seg);
+    for i in 0..path.depth() {
+        if let Some(seg) = path.seg(i) {
+            push_rendered(&mut out, seg);
+        }
     }
     out
 }
 
 /// Appends one segment as [`render`] writes it.
-fn push_rendered(out: &mut String, seg: &Seg) {
+fn push_rendered(out: &mut String, seg: SegRef<'_>) {
     match seg {
-        Seg::Key(k) if k.is_empty() || k.bytes().any(|b| matches!(b, b'.' | b'[' | b']' | b'"' | b'*')) => {
+        SegRef::Key(k) => {
+            let k = std::str::from_utf8(k).map_or_else(|_| String::from_utf8_lossy(k), Cow::Borrowed);
+            if k.is_empty() || k.bytes().any(|b| matches!(b, b'.' | b'[' | b']' | b'"' | b'*')) {
+                out.push('[');
+                out.push_str(&serde_json::to_string(&*k).unwrap_or_default());
+                out.push(']');
+            } else {
+                out.push('.');
+                out.push_str(&k);
+            }
+        }
+        SegRef::Index(i) => {
             out.push('[');
-            out.push_str(&serde_json::Value::String(k.clone()).to_string());
+            push_decimal(out, i);
             out.push(']');
         }
-        Seg::Key(k) => {
-            out.push('.');
-            out.push_str(k);
+    }
+}
+
+/// One segment of a location, borrowed: a key (its UTF-8 bytes) or an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SegRef<'a> {
+    Key(&'a [u8]),
+    Index(usize),
+}
+
+/// A location in a document, read segment by segment: a `[Seg]`, or the streaming masker's
+/// [`KeyPath`].
+pub(crate) trait Location {
+    /// How many segments.
+    fn depth(&self) -> usize;
+    /// Segment `i` (0 = outermost).
+    fn seg(&self, i: usize) -> Option<SegRef<'_>>;
+    /// The innermost segment.
+    fn last_seg(&self) -> Option<SegRef<'_>> {
+        self.depth().checked_sub(1).and_then(|i| self.seg(i))
+    }
+}
+
+impl Location for [Seg] {
+    fn depth(&self) -> usize {
+        self.len()
+    }
+
+    fn seg(&self, i: usize) -> Option<SegRef<'_>> {
+        self.get(i).map(|seg| match seg {
+            Seg::Key(k) => SegRef::Key(k.as_bytes()),
+            Seg::Index(i) => SegRef::Index(*i),
+        })
+    }
+}
+
+/// The streaming masker's current location: the keys' bytes in one buffer, so entering a member
+/// allocates nothing. Pushed keys must be UTF-8 (they come from validated JSON strings).
+#[derive(Debug, Default)]
+pub(crate) struct KeyPath {
+    bytes: Vec<u8>,
+    segs: Vec<KeySeg>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum KeySeg {
+    /// `bytes[start..end]`.
+    Key {
+        start: usize,
+        end: usize,
+    },
+    Index(usize),
+}
+
+impl KeyPath {
+    pub(crate) fn push_key(&mut self, key: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(key);
+        self.segs.push(KeySeg::Key { start, end: self.bytes.len() });
+    }
+
+    pub(crate) fn push_index(&mut self, index: usize) {
+        self.segs.push(KeySeg::Index(index));
+    }
+
+    pub(crate) fn pop(&mut self) {
+        if let Some(KeySeg::Key { start, .. }) = self.segs.pop() {
+            self.bytes.truncate(start);
         }
-        Seg::Index(i) => {
-            out.push('[');
-            push_decimal(out, *i);
-            out.push(']');
+    }
+
+    /// The bytes of all keys on the path.
+    pub(crate) fn key_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Bytes held.
+    pub(crate) fn capacity(&self) -> usize {
+        self.bytes.capacity() + self.segs.capacity() * std::mem::size_of::<KeySeg>()
+    }
+}
+
+impl Location for KeyPath {
+    fn depth(&self) -> usize {
+        self.segs.len()
+    }
+
+    fn seg(&self, i: usize) -> Option<SegRef<'_>> {
+        match *self.segs.get(i)? {
+            KeySeg::Key { start, end } => self.bytes.get(start..end).map(SegRef::Key),
+            KeySeg::Index(index) => Some(SegRef::Index(index)),
         }
     }
 }
@@ -76,10 +174,12 @@ impl RenderedPrefix {
     }
 
     /// `render(path)`, given that every pop of `path` was reported through `truncate`.
-    pub(crate) fn render(&mut self, path: &[Seg]) -> String {
-        self.truncate(path.len());
-        for seg in path.get(self.ends.len()..).unwrap_or(&[]) {
-            push_rendered(&mut self.text, seg);
+    pub(crate) fn render<L: Location + ?Sized>(&mut self, path: &L) -> String {
+        self.truncate(path.depth());
+        for i in self.ends.len()..path.depth() {
+            if let Some(seg) = path.seg(i) {
+                push_rendered(&mut self.text, seg);
+            }
             self.ends.push(self.text.len());
         }
         self.text.clone()
@@ -211,22 +311,28 @@ impl PathPattern {
 
     /// Whether the concrete location matches this pattern exactly (anchored at both ends).
     pub fn matches(&self, path: &[Seg]) -> bool {
+        self.matches_at(path)
+    }
+
+    /// [`PathPattern::matches`] over any [`Location`].
+    pub(crate) fn matches_at<L: Location + ?Sized>(&self, path: &L) -> bool {
+        let n = path.depth();
         // Fast paths without allocation: no `**`, or one leading `**` (`**.password`). Compared
         // from the last segment, the one most likely to differ.
-        let exact = |pats: &[Pat], segs: &[Seg]| {
-            pats.len() == segs.len()
-                && pats.iter().rev().zip(segs.iter().rev()).all(|(p, s)| seg_matches(p, s))
+        let exact = |pats: &[Pat], offset: usize| {
+            pats.iter()
+                .enumerate()
+                .rev()
+                .all(|(i, p)| path.seg(offset + i).is_some_and(|s| seg_matches(p, s)))
         };
         if self.any_depth == 0 {
-            return exact(&self.segs, path);
+            return self.segs.len() == n && exact(&self.segs, 0);
         }
         if self.leading_any_depth {
             let rest = self.segs.get(1..).unwrap_or(&[]);
-            return path.len() >= rest.len()
-                && exact(rest, path.get(path.len() - rest.len()..).unwrap_or(&[]));
+            return n >= rest.len() && exact(rest, n - rest.len());
         }
         // dp[j] = pattern prefix of length i matches path prefix of length j.
-        let n = path.len();
         let mut dp = vec![false; n + 1];
         if let Some(first) = dp.first_mut() {
             *first = true;
@@ -246,7 +352,7 @@ impl PathPattern {
                 _ => {
                     for j in 0..n {
                         if dp.get(j).copied().unwrap_or(false)
-                            && path.get(j).is_some_and(|seg| seg_matches(pat, seg))
+                            && path.seg(j).is_some_and(|seg| seg_matches(pat, seg))
                             && let Some(slot) = next.get_mut(j + 1)
                         {
                             *slot = true;
@@ -260,11 +366,11 @@ impl PathPattern {
     }
 }
 
-fn seg_matches(pat: &Pat, seg: &Seg) -> bool {
+fn seg_matches(pat: &Pat, seg: SegRef<'_>) -> bool {
     match (pat, seg) {
-        (Pat::Key(k), Seg::Key(s)) => k == s,
-        (Pat::Index(i), Seg::Index(s)) => i == s,
-        (Pat::AnyIndex, Seg::Index(_)) | (Pat::AnyOne, _) | (Pat::AnyDepth, _) => true,
+        (Pat::Key(k), SegRef::Key(s)) => k.as_bytes() == s,
+        (Pat::Index(i), SegRef::Index(s)) => *i == s,
+        (Pat::AnyIndex, SegRef::Index(_)) | (Pat::AnyOne, _) | (Pat::AnyDepth, _) => true,
         _ => false,
     }
 }
@@ -320,15 +426,29 @@ mod tests {
     fn rendered_prefix_follows_pushes_and_pops() {
         let mut cache = RenderedPrefix::default();
         let mut path = Vec::new();
-        assert_eq!(cache.render(&path), "$");
+        let mut keys = KeyPath::default();
+        assert_eq!(cache.render(&keys), "$");
         for step in ["a", "0", "b.c", "-", "d", "-", "-", "1", "e", "-", "-", "-", "-", "x", "y"] {
             if step == "-" {
                 path.pop();
+                keys.pop();
                 cache.truncate(path.len());
             } else {
-                path.push(p(&[step]).remove(0));
+                let seg = p(&[step]).remove(0);
+                match &seg {
+                    Seg::Key(k) => keys.push_key(k.as_bytes()),
+                    Seg::Index(i) => keys.push_index(*i),
+                }
+                path.push(seg);
             }
-            assert_eq!(cache.render(&path), render(&path), "{path:?}");
+            assert_eq!(cache.render(&keys), render(&path), "{path:?}");
+            assert_eq!(keys.depth(), path.len());
+            assert_eq!(
+                keys.key_bytes(),
+                path.iter().map(|s| if let Seg::Key(k) = s { k.len() } else { 0 }).sum::<usize>()
+            );
+            let all = PathPattern::parse("**").unwrap();
+            assert!(all.matches_at(&keys) && all.matches(&path));
         }
     }
 }

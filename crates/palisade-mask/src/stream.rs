@@ -7,12 +7,13 @@
 //! Bytes the policy does not touch are copied through unchanged (whitespace included, except
 //! around removed members).
 
+use std::borrow::Cow;
 use std::io::{ErrorKind, Read, Write};
 
 use serde::Deserialize;
 
 use crate::masker::{Action, REDACTED, ReportEntry, STEP_PLACEHOLDER};
-use crate::path::{RenderedPrefix, Seg};
+use crate::path::{KeyPath, Location, RenderedPrefix};
 use crate::policy::Keep;
 use crate::{Error, MAX_DEPTH, Masker, Operator, Report, Result};
 
@@ -253,13 +254,13 @@ struct Pass<'a, R, W> {
     head: Vec<u8>,
     /// Whitespace after the previous member, written before the next `,`.
     pending: Vec<u8>,
-    path: Vec<Seg>,
+    path: KeyPath,
     /// The rendering of `path` for reports, cut back at every pop.
     rendered: RenderedPrefix,
-    /// Short key strings popped from the path, reused to spare an allocation per member.
-    spare: Vec<String>,
-    path_bytes: usize,
-    path_peak: usize,
+    /// The replacement (JSON) of the selected value being written, and its text before escaping.
+    rep: Vec<u8>,
+    replaced: String,
+    rep_peak: usize,
     on_masked: &'a mut dyn FnMut(ReportEntry),
     masked: u64,
     bytes_out: u64,
@@ -298,11 +299,11 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
             scratch: Vec::new(),
             head: Vec::new(),
             pending: Vec::new(),
-            path: Vec::new(),
+            path: KeyPath::default(),
             rendered: RenderedPrefix::default(),
-            spare: Vec::new(),
-            path_bytes: 0,
-            path_peak: 0,
+            rep: Vec::new(),
+            replaced: String::new(),
+            rep_peak: 0,
             on_masked,
             masked: 0,
             bytes_out: 0,
@@ -310,11 +311,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
     }
 
     fn stats(&self) -> StreamStats {
-        let spare: usize = self.spare.iter().map(String::capacity).sum();
-        let path = self.path.capacity() * std::mem::size_of::<Seg>()
-            + self.path_peak
-            + spare
-            + self.rendered.capacity();
+        let path = self.path.capacity() + self.rendered.capacity() + self.rep_peak;
         StreamStats {
             bytes_in: self.inp.offset() as u64,
             bytes_out: self.bytes_out,
@@ -362,26 +359,17 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         self.w.flush().map_err(|e| Error::Io(e.to_string()))
     }
 
-    fn push_seg(&mut self, seg: Seg, at: usize) -> Result<()> {
-        if let Seg::Key(k) = &seg {
-            self.path_bytes += k.len();
-            if self.path_bytes > self.max_token {
-                return Err(self.too_large(at));
-            }
-            self.path_peak = self.path_peak.max(self.path_bytes);
+    /// The keys of the path may hold `extra` more bytes (the member starting at `at`).
+    fn check_path(&self, extra: usize, at: usize) -> Result<()> {
+        if self.path.key_bytes() + extra > self.max_token {
+            return Err(self.too_large(at));
         }
-        self.path.push(seg);
         Ok(())
     }
 
     fn pop_seg(&mut self) {
-        if let Some(Seg::Key(k)) = self.path.pop() {
-            self.path_bytes -= k.len();
-            if k.capacity() <= 64 {
-                self.spare.push(k);
-            }
-        }
-        self.rendered.truncate(self.path.len());
+        self.path.pop();
+        self.rendered.truncate(self.path.depth());
     }
 
     /// Skips whitespace, keeping it where `hold` says.
@@ -448,7 +436,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
 
     /// Parses one value, writing it as `mode` says.
     fn value(&mut self, mode: Mode) -> Result<()> {
-        if self.path.len() > MAX_DEPTH {
+        if self.path.depth() > MAX_DEPTH {
             return err(self.inp.offset(), "nesting deeper than 256 levels");
         }
         let start = self.inp.offset();
@@ -608,15 +596,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
 
     /// Decodes the string in `scratch`.
     fn decode(&self, escaped: bool, start: usize) -> Result<String> {
-        let raw = &self.scratch;
-        if !escaped {
-            let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or(&[]);
-            return Ok(std::str::from_utf8(inner).unwrap_or_default().to_owned());
-        }
-        serde_json::from_slice::<String>(raw).map_err(|_| Error::Malformed {
-            offset: start,
-            reason: "string holds an unpaired surrogate escape",
-        })
+        decode(&self.scratch, escaped, start).map(Cow::into_owned)
     }
 
     fn emit_string(&mut self, escaped: bool) -> Result<()> {
@@ -653,8 +633,9 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         Ok(())
     }
 
-    /// Reads the value at a selected location; returns its replacement (`None` = remove).
-    fn selected(&mut self, op: &Operator) -> Result<Option<Vec<u8>>> {
+    /// Reads the value at a selected location and writes its replacement (JSON) to `rep`;
+    /// `false` = remove the member.
+    fn selected(&mut self, op: &Operator) -> Result<bool> {
         // Nested containers reuse `head` and `pending`: keep this member's.
         let head = std::mem::take(&mut self.head);
         let pending = std::mem::take(&mut self.pending);
@@ -664,20 +645,24 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         result
     }
 
-    fn selected_inner(&mut self, op: &Operator) -> Result<Option<Vec<u8>>> {
+    fn selected_inner(&mut self, op: &Operator) -> Result<bool> {
         let start = self.inp.offset();
-        let text = match self.inp.peek() {
+        self.rep.clear();
+        let kept = match self.inp.peek() {
             Some(b'"') => {
                 let escaped = self.string()?;
-                self.decode(escaped, start)?
+                let text = decode(&self.scratch, escaped, start)?;
+                replace(self.m, op, &text, &mut self.replaced, &mut self.rep)
             }
             Some(b'n') => {
                 self.value(Mode::Skip)?;
-                return Ok((*op != Operator::Remove).then(|| b"null".to_vec()));
+                self.rep.extend_from_slice(b"null");
+                *op != Operator::Remove
             }
             Some(b'{' | b'[') if *op != Operator::Pseudonym => {
                 self.value(Mode::Skip)?;
-                return Ok((*op != Operator::Remove).then(|| json_string(REDACTED)));
+                push_json_string(&mut self.rep, REDACTED);
+                *op != Operator::Remove
             }
             _ => {
                 // Numbers, booleans, and containers under the pseudonym operator: their text.
@@ -693,11 +678,13 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
                 if raw.len() > self.max_token {
                     return Err(self.too_large(start));
                 }
-                String::from_utf8(raw)
-                    .map_err(|_| Error::Malformed { offset: start, reason: "invalid UTF-8" })?
+                let text = String::from_utf8(raw)
+                    .map_err(|_| Error::Malformed { offset: start, reason: "invalid UTF-8" })?;
+                replace(self.m, op, &text, &mut self.replaced, &mut self.rep)
             }
         };
-        Ok(self.m.apply(op, &text, REDACTED).map(|r| json_string(&r)))
+        self.rep_peak = self.rep_peak.max(self.rep.capacity() + self.replaced.capacity());
+        Ok(kept)
     }
 
     /// Reads an object key into `head` (and the path, in masking mode).
@@ -711,16 +698,10 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         if mode != Mode::Skip {
             self.head.extend_from_slice(&self.scratch);
         }
-        let seg = match (mode, escaped) {
-            (Mode::Emit, true) => Seg::Key(self.decode(escaped, start)?),
-            (Mode::Emit, false) => {
-                let mut key = self.spare.pop().unwrap_or_default();
-                key.clear();
-                let inner = self.scratch.get(1..self.scratch.len().saturating_sub(1)).unwrap_or(&[]);
-                key.push_str(std::str::from_utf8(inner).unwrap_or_default());
-                Seg::Key(key)
-            }
-            _ => Seg::Index(index),
+        // An escaped key is decoded now, so a bad escape is reported before what follows it.
+        let decoded = match (mode, escaped) {
+            (Mode::Emit, true) => Some(self.decode(escaped, start)?),
+            _ => None,
         };
         self.ws(if keep_ws { Hold::Head } else { Hold::Drop })?;
         if self.inp.peek() != Some(b':') {
@@ -734,7 +715,20 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         if self.head.len() > self.max_token {
             return Err(self.too_large(start));
         }
-        self.push_seg(seg, start)
+        match (mode, decoded) {
+            (Mode::Emit, Some(key)) => {
+                self.check_path(key.len(), start)?;
+                self.path.push_key(key.as_bytes());
+            }
+            (Mode::Emit, None) => {
+                // `string` left the key (quotes included) in `scratch`; `ws` does not touch it.
+                let inner = self.scratch.get(1..self.scratch.len().saturating_sub(1)).unwrap_or(&[]);
+                self.check_path(inner.len(), start)?;
+                self.path.push_key(inner);
+            }
+            _ => self.path.push_index(index),
+        }
+        Ok(())
     }
 
     /// An object (`close` = `}`) or an array (`close` = `]`); the cursor is on the opening byte.
@@ -764,23 +758,23 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         let mut wrote_any = false;
         let mut index = 0usize;
         loop {
-            let at = self.inp.offset();
             if is_object {
                 self.key(mode, index)?;
             } else {
-                self.push_seg(Seg::Index(index), at)?;
+                self.path.push_index(index);
             }
-            // `None` = removed; `Some(None)` = the value as `child` writes it; `Some(Some(r))` = r.
+            // `None` = removed; `Some(false)` = the value as `child` writes it; `Some(true)` =
+            // its replacement, in `rep`.
             let action = if mode == Mode::Emit { self.m.action(&self.path) } else { Action::Keep };
             let written = match action {
-                Action::Keep => Some(None),
+                Action::Keep => Some(false),
                 Action::Apply(op, rule) => {
-                    let rep = self.selected(op)?;
+                    let kept = self.selected(op)?;
                     self.report(rule);
-                    rep.map(Some)
+                    kept.then_some(true)
                 }
             };
-            if let Some(rep) = written {
+            if let Some(replaced) = written {
                 if writes {
                     if wrote_any {
                         if keep_ws {
@@ -791,9 +785,9 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
                     self.out.extend_from_slice(&self.head);
                     wrote_any = true;
                 }
-                match rep {
-                    Some(rep) => self.out.extend_from_slice(&rep),
-                    None => {
+                match replaced {
+                    true => self.out.extend_from_slice(&self.rep),
+                    false => {
                         if mode == Mode::TopKeys {
                             self.out.extend_from_slice(format!("\"{STEP_PLACEHOLDER}\"").as_bytes());
                         }
@@ -840,13 +834,37 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
     }
 }
 
-fn json_string(s: &str) -> Vec<u8> {
-    let mut v = Vec::with_capacity(s.len() + 2);
-    push_json_string(&mut v, s);
-    v
+/// Decodes a JSON string token (quotes included) that [`Pass::string`] validated.
+fn decode(raw: &[u8], escaped: bool, start: usize) -> Result<Cow<'_, str>> {
+    if !escaped {
+        let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or(&[]);
+        return Ok(std::str::from_utf8(inner).map_or_else(|_| String::from_utf8_lossy(inner), Cow::Borrowed));
+    }
+    serde_json::from_slice::<String>(raw)
+        .map(Cow::Owned)
+        .map_err(|_| Error::Malformed { offset: start, reason: "string holds an unpaired surrogate escape" })
 }
 
+/// Writes the JSON replacement of a selected value's `text` to `rep` (`replaced` is scratch);
+/// `false` = remove.
+fn replace(m: &Masker, op: &Operator, text: &str, replaced: &mut String, rep: &mut Vec<u8>) -> bool {
+    replaced.clear();
+    let kept = m.apply_into(op, text, REDACTED, replaced);
+    if kept {
+        push_json_string(rep, replaced);
+    }
+    kept
+}
+
+/// Appends `s` as a JSON string, escaped exactly as serde_json escapes it.
 pub(crate) fn push_json_string(out: &mut Vec<u8>, s: &str) {
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // serde_json's string escaping never fails on a Vec.
     let _ = serde_json::to_writer(out, s);
 }
