@@ -24,36 +24,46 @@ pub fn render(path: &[Seg]) -> String {
             Seg::Index(_) => 4,
         })
         .sum();
-    let mut out = String::with_capacity(size + 1);
-    out.push('$');
+    let mut out = Vec::with_capacity(size + 1);
+    out.push(b'$');
     for i in 0..path.depth() {
         if let Some(seg) = path.seg(i) {
             push_rendered(&mut out, seg);
         }
     }
-    out
+    into_string(out)
 }
 
-/// Appends one segment as [`render`] writes it.
-fn push_rendered(out: &mut String, seg: SegRef<'_>) {
+/// Appends one segment as [`render`] writes it (UTF-8, since keys are).
+fn push_rendered(out: &mut Vec<u8>, seg: SegRef<'_>) {
     match seg {
-        SegRef::Key(k) => {
+        SegRef::Key(k) if k.is_empty() || k.iter().copied().any(needs_quotes) => {
             let k = std::str::from_utf8(k).map_or_else(|_| String::from_utf8_lossy(k), Cow::Borrowed);
-            if k.is_empty() || k.bytes().any(|b| matches!(b, b'.' | b'[' | b']' | b'"' | b'*')) {
-                out.push('[');
-                out.push_str(&serde_json::to_string(&*k).unwrap_or_default());
-                out.push(']');
-            } else {
-                out.push('.');
-                out.push_str(&k);
-            }
+            out.push(b'[');
+            // serde_json's string escaping never fails on a Vec.
+            let _ = serde_json::to_writer(&mut *out, &*k);
+            out.push(b']');
+        }
+        SegRef::Key(k) => {
+            out.push(b'.');
+            out.extend_from_slice(k);
         }
         SegRef::Index(i) => {
-            out.push('[');
+            out.push(b'[');
             push_decimal(out, i);
-            out.push(']');
+            out.push(b']');
         }
     }
+}
+
+/// Bytes rendered from UTF-8 keys as a `String` (lossy only if a caller broke that promise).
+fn into_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// A key holding one of these bytes is rendered quoted (`["a.b"]`).
+fn needs_quotes(b: u8) -> bool {
+    matches!(b, b'.' | b'[' | b']' | b'"' | b'*')
 }
 
 /// One segment of a location, borrowed: a key (its UTF-8 bytes) or an index.
@@ -153,14 +163,14 @@ impl Location for KeyPath {
 /// rendering of the object's path.
 #[derive(Debug)]
 pub(crate) struct RenderedPrefix {
-    text: String,
+    text: Vec<u8>,
     /// `ends[i]`: the length of `text` once segment `i` is rendered. Covers a prefix of the path.
     ends: Vec<usize>,
 }
 
 impl Default for RenderedPrefix {
     fn default() -> Self {
-        Self { text: String::from("$"), ends: Vec::new() }
+        Self { text: b"$".to_vec(), ends: Vec::new() }
     }
 }
 
@@ -182,7 +192,7 @@ impl RenderedPrefix {
             }
             self.ends.push(self.text.len());
         }
-        self.text.clone()
+        into_string(self.text.clone())
     }
 
     /// Bytes held.
@@ -192,7 +202,7 @@ impl RenderedPrefix {
 }
 
 /// Appends `n` in decimal (without the formatting machinery: report paths are rendered often).
-fn push_decimal(out: &mut String, mut n: usize) {
+fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
     let mut digits = [b'0'; 20];
     let mut start = digits.len();
     loop {
@@ -205,9 +215,7 @@ fn push_decimal(out: &mut String, mut n: usize) {
             break;
         }
     }
-    for &d in digits.get(start..).unwrap_or(&[]) {
-        out.push(char::from(d));
-    }
+    out.extend_from_slice(digits.get(start..).unwrap_or(&[]));
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

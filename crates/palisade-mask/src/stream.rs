@@ -372,8 +372,8 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         self.rendered.truncate(self.path.depth());
     }
 
-    /// Skips whitespace, keeping it where `hold` says.
-    #[inline]
+    /// Skips whitespace, keeping it where `hold` says. Inlined: most calls find none.
+    #[inline(always)]
     fn ws(&mut self, hold: Hold) -> Result<()> {
         match self.inp.peek() {
             Some(b' ' | b'\t' | b'\n' | b'\r') => self.ws_run(hold),
@@ -381,6 +381,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         }
     }
 
+    #[inline(never)]
     fn ws_run(&mut self, hold: Hold) -> Result<()> {
         let start = self.inp.offset();
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.inp.peek() {
@@ -548,7 +549,10 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         let mut escaped = false;
         loop {
             let run = self.inp.window();
-            let n = run.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(run.len());
+            let n = run
+                .iter()
+                .position(|&b| ENDS_PLAIN_RUN.get(usize::from(b)).copied().unwrap_or(true))
+                .unwrap_or(run.len());
             self.scratch.extend_from_slice(run.get(..n).unwrap_or(&[]));
             self.inp.pos += n;
             if self.scratch.len() > self.max_token {
@@ -651,7 +655,12 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         let kept = match self.inp.peek() {
             Some(b'"') => {
                 let escaped = self.string()?;
-                let text = decode(&self.scratch, escaped, start)?;
+                // Escapes are decoded even when the text is not used: a lone surrogate is an error.
+                let text = if escaped || op.uses_text() {
+                    decode(&self.scratch, escaped, start)?
+                } else {
+                    Cow::Borrowed("")
+                };
                 replace(self.m, op, &text, &mut self.replaced, &mut self.rep)
             }
             Some(b'n') => {
@@ -833,6 +842,20 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         }
     }
 }
+
+/// The bytes that end a run of plain string content: `"`, `\\` and control characters.
+#[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index fails the build
+static ENDS_PLAIN_RUN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
 
 /// Decodes a JSON string token (quotes included) that [`Pass::string`] validated.
 fn decode(raw: &[u8], escaped: bool, start: usize) -> Result<Cow<'_, str>> {
