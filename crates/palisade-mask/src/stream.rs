@@ -235,6 +235,72 @@ impl<R: Read> Input<R> {
     fn bump(&mut self) {
         self.pos += 1;
     }
+
+    fn take(&mut self, b: u8, dst: &mut Vec<u8>) {
+        dst.push(b);
+        self.bump();
+    }
+
+    /// Reads a string token (quotes included, validated: escapes, control characters, UTF-8),
+    /// appending it to `dst`; returns whether it holds escapes. Over `max_token` bytes it fails
+    /// with [`Error::TooLarge`].
+    fn string(&mut self, dst: &mut Vec<u8>, max_token: usize) -> Result<bool> {
+        let start = self.offset();
+        let at = dst.len();
+        self.take(b'"', dst);
+        let mut escaped = false;
+        loop {
+            let run = self.window();
+            let n = run
+                .iter()
+                .position(|&b| ENDS_PLAIN_RUN.get(usize::from(b)).copied().unwrap_or(true))
+                .unwrap_or(run.len());
+            dst.extend_from_slice(run.get(..n).unwrap_or(&[]));
+            self.pos += n;
+            if dst.len() - at > max_token {
+                return Err(Error::TooLarge { offset: start, limit: max_token });
+            }
+            match self.peek() {
+                None => return err(start, "unterminated string"),
+                Some(b'"') => {
+                    self.take(b'"', dst);
+                    break;
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    self.take(b'\\', dst);
+                    match self.peek() {
+                        Some(c @ (b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')) => {
+                            self.take(c, dst)
+                        }
+                        Some(b'u') => {
+                            let escape_at = self.offset();
+                            self.take(b'u', dst);
+                            for _ in 0..4 {
+                                match self.peek() {
+                                    Some(h) if h.is_ascii_hexdigit() => self.take(h, dst),
+                                    _ => return err(escape_at, "invalid \\u escape: expected 4 hex digits"),
+                                }
+                            }
+                        }
+                        _ => return err(self.offset(), "invalid escape in string"),
+                    }
+                }
+                Some(b) if b < 0x20 => {
+                    return err(self.offset(), "control character in string: escape it");
+                }
+                // A window boundary: keep scanning.
+                Some(_) => {}
+            }
+        }
+        let inner = dst.get(at + 1..dst.len() - 1).unwrap_or(&[]);
+        if !inner.is_ascii()
+            && let Err(e) = std::str::from_utf8(inner)
+        {
+            return err(start + 1 + e.valid_up_to(), "invalid UTF-8 in string");
+        }
+        Ok(escaped)
+    }
 }
 
 struct Pass<'a, R, W> {
@@ -445,12 +511,22 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
             Some(b'{') => self.container(mode, b'}'),
             Some(b'[') => self.container(mode, b']'),
             Some(b'"') => {
-                let escaped = self.string()?;
                 match mode {
-                    Mode::Emit => self.emit_string(escaped)?,
-                    Mode::Raw => self.out.extend_from_slice(&self.scratch),
-                    Mode::Types => self.out.extend_from_slice(b"\"string\""),
-                    Mode::Skip | Mode::TopKeys => {}
+                    Mode::Emit => {
+                        let at = self.out.len();
+                        let escaped = self.inp.string(&mut self.out, self.max_token)?;
+                        self.emit_string(at, escaped)?;
+                    }
+                    Mode::Raw => {
+                        self.inp.string(&mut self.out, self.max_token)?;
+                    }
+                    Mode::Types => {
+                        self.string()?;
+                        self.out.extend_from_slice(b"\"string\"");
+                    }
+                    Mode::Skip | Mode::TopKeys => {
+                        self.string()?;
+                    }
                 }
                 self.checkpoint()
             }
@@ -543,72 +619,22 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
 
     /// Reads a string (quotes included) into `scratch`; returns whether it holds escapes.
     fn string(&mut self) -> Result<bool> {
-        let start = self.inp.offset();
         self.scratch.clear();
-        self.take(b'"');
-        let mut escaped = false;
-        loop {
-            let run = self.inp.window();
-            let n = run
-                .iter()
-                .position(|&b| ENDS_PLAIN_RUN.get(usize::from(b)).copied().unwrap_or(true))
-                .unwrap_or(run.len());
-            self.scratch.extend_from_slice(run.get(..n).unwrap_or(&[]));
-            self.inp.pos += n;
-            if self.scratch.len() > self.max_token {
-                return Err(self.too_large(start));
-            }
-            match self.inp.peek() {
-                None => return err(start, "unterminated string"),
-                Some(b'"') => {
-                    self.take(b'"');
-                    break;
-                }
-                Some(b'\\') => {
-                    escaped = true;
-                    self.take(b'\\');
-                    match self.inp.peek() {
-                        Some(c @ (b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')) => self.take(c),
-                        Some(b'u') => {
-                            let at = self.inp.offset();
-                            self.take(b'u');
-                            for _ in 0..4 {
-                                match self.inp.peek() {
-                                    Some(h) if h.is_ascii_hexdigit() => self.take(h),
-                                    _ => return err(at, "invalid \\u escape: expected 4 hex digits"),
-                                }
-                            }
-                        }
-                        _ => return err(self.inp.offset(), "invalid escape in string"),
-                    }
-                }
-                Some(b) if b < 0x20 => {
-                    return err(self.inp.offset(), "control character in string: escape it");
-                }
-                // A window boundary: keep scanning.
-                Some(_) => {}
-            }
-        }
-        let inner = self.scratch.get(1..self.scratch.len() - 1).unwrap_or(&[]);
-        if !inner.is_ascii()
-            && let Err(e) = std::str::from_utf8(inner)
-        {
-            return err(start + 1 + e.valid_up_to(), "invalid UTF-8 in string");
-        }
-        Ok(escaped)
+        self.inp.string(&mut self.scratch, self.max_token)
     }
 
-    /// Decodes the string in `scratch`.
-    fn decode(&self, escaped: bool, start: usize) -> Result<String> {
-        decode(&self.scratch, escaped, start).map(Cow::into_owned)
-    }
-
-    fn emit_string(&mut self, escaped: bool) -> Result<()> {
-        let inner = self.scratch.get(1..self.scratch.len().saturating_sub(1)).unwrap_or(&[]);
+    /// Runs the detectors over the string token written to `out` from `at` on, replacing it
+    /// when they find something.
+    fn emit_string(&mut self, at: usize, escaped: bool) -> Result<()> {
+        let token = self.out.get(at..).unwrap_or(&[]);
+        let inner = token.get(1..token.len().saturating_sub(1)).unwrap_or(&[]);
         if !self.m.has_detectors() || (!escaped && !self.m.may_detect(inner)) {
-            self.out.extend_from_slice(&self.scratch);
             return Ok(());
         }
+        // The token moves to `scratch`, to be written back masked or as it was.
+        self.scratch.clear();
+        self.scratch.extend_from_slice(token);
+        self.out.truncate(at);
         let (path, rendered) = (&self.path, &mut self.rendered);
         let mut p = || rendered.render(path);
         let mut found = 0u64;
@@ -702,14 +728,20 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         if self.inp.peek() != Some(b'"') {
             return err(start, "expected a string key");
         }
-        let escaped = self.string()?;
+        // The key token goes to `head` (`key_at..key_end`), or to `scratch` when skipping.
+        let key_at = self.head.len();
+        let escaped = if mode == Mode::Skip {
+            self.string()?
+        } else {
+            self.inp.string(&mut self.head, self.max_token)?
+        };
+        let key_end = self.head.len();
         let keep_ws = matches!(mode, Mode::Emit | Mode::Raw);
-        if mode != Mode::Skip {
-            self.head.extend_from_slice(&self.scratch);
-        }
         // An escaped key is decoded now, so a bad escape is reported before what follows it.
         let decoded = match (mode, escaped) {
-            (Mode::Emit, true) => Some(self.decode(escaped, start)?),
+            (Mode::Emit, true) => {
+                Some(decode(self.head.get(key_at..key_end).unwrap_or(&[]), escaped, start)?.into_owned())
+            }
             _ => None,
         };
         self.ws(if keep_ws { Hold::Head } else { Hold::Drop })?;
@@ -730,8 +762,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
                 self.path.push_key(key.as_bytes());
             }
             (Mode::Emit, None) => {
-                // `string` left the key (quotes included) in `scratch`; `ws` does not touch it.
-                let inner = self.scratch.get(1..self.scratch.len().saturating_sub(1)).unwrap_or(&[]);
+                let inner = self.head.get(key_at + 1..key_end.saturating_sub(1)).unwrap_or(&[]);
                 self.check_path(inner.len(), start)?;
                 self.path.push_key(inner);
             }
@@ -786,7 +817,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
             if let Some(replaced) = written {
                 if writes {
                     if wrote_any {
-                        if keep_ws {
+                        if keep_ws && !self.pending.is_empty() {
                             self.out.extend_from_slice(&self.pending);
                         }
                         self.out.push(b',');
@@ -827,7 +858,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
             }
             Some(c) if c == close => {
                 self.inp.bump();
-                if keep_ws {
+                if keep_ws && !self.pending.is_empty() {
                     self.out.extend_from_slice(&self.pending);
                 }
                 if writes {
