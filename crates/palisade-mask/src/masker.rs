@@ -188,6 +188,9 @@ impl Masker {
             Operator::Redact => out.push_str(placeholder),
             Operator::Remove => return false,
             Operator::Partial { keep_last } => push_partial(out, text, *keep_last),
+            Operator::Truncate { max_chars } if text.is_ascii() => {
+                out.push_str(text.get(..*max_chars).unwrap_or(text));
+            }
             Operator::Truncate { max_chars } => out.extend(text.chars().take(*max_chars)),
             Operator::Pseudonym => out.push_str(&self.pseudonym(text)),
         }
@@ -394,6 +397,22 @@ impl Masker {
 }
 
 fn push_partial(out: &mut String, text: &str, keep_last: usize) {
+    if text.is_ascii() {
+        // The same rule on bytes: for ASCII, `char::is_alphanumeric` is `u8::is_ascii_alphanumeric`.
+        let counted = |b: &u8| b.is_ascii_alphanumeric() || *b == b'*';
+        let alnum = text.bytes().filter(counted).count();
+        let keep = keep_last.min(alnum / 2);
+        let mut seen = 0;
+        out.extend(text.bytes().map(|b| {
+            if counted(&b) {
+                seen += 1;
+                if seen > alnum - keep { char::from(b) } else { '*' }
+            } else {
+                char::from(b)
+            }
+        }));
+        return;
+    }
     let alnum = text.chars().filter(|c| c.is_alphanumeric() || *c == '*').count();
     let keep = keep_last.min(alnum / 2);
     let mut seen = 0;
@@ -450,6 +469,12 @@ mod tests {
         };
         assert_eq!(partial("4111 1111 1111 1111", 4), "**** **** **** 1111");
         assert_eq!(partial("ünï-code", 2), "***-**de");
+        assert_eq!(partial("+1 415 555 0100", 4), "+* *** *** 0100");
+        assert_eq!(partial("a*b-c", 9), "**b-c");
+        let m = Masker::builtin();
+        for (text, n, want) in [("hello", 3, "hel"), ("hé!lo", 3, "hé!"), ("hi", 5, "hi"), ("", 2, "")] {
+            assert_eq!(m.apply(&Operator::Truncate { max_chars: n }, text, REDACTED).unwrap(), want);
+        }
         assert_eq!(partial("abc", 4), "**c");
         assert_eq!(partial(&partial("4111111111111111", 4), 4), "************1111");
     }
