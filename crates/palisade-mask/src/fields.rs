@@ -63,6 +63,7 @@ impl FieldRules {
     }
 
     /// The first rule (in policy order) whose pattern matches `path`.
+    #[inline]
     pub(crate) fn find<L: Location + ?Sized>(&self, path: &L) -> Option<&CompiledRule> {
         let candidates = match path.last_seg() {
             Some(SegRef::Key(k)) => self

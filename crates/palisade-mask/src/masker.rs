@@ -148,6 +148,7 @@ impl Masker {
 
     /// Whether a detector could find something in `text` (cheap checks on the bytes of
     /// unescaped text; `false` means [`Masker::mask_detected`] would find nothing).
+    #[inline]
     pub(crate) fn may_detect(&self, text: &[u8]) -> bool {
         self.detectors.iter().any(|d| d.may_match(text))
     }
@@ -161,6 +162,7 @@ impl Masker {
         self.whole_step.is_some()
     }
 
+    #[inline]
     pub(crate) fn action<L: Location + ?Sized>(&self, path: &L) -> Action<'_> {
         if let Some(f) = self.fields.find(path) {
             return Action::Apply(&f.op, f.name.clone());

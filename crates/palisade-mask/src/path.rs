@@ -118,6 +118,7 @@ enum KeySeg {
 }
 
 impl KeyPath {
+    #[inline]
     pub(crate) fn push_key(&mut self, key: &[u8]) {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(key);
