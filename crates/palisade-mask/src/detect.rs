@@ -61,22 +61,61 @@ impl DetectorKind {
         }
     }
 
+    /// The placeholder of a redacted span: `[REDACTED:<name>]`.
+    pub(crate) fn placeholder(self) -> &'static str {
+        match self {
+            Self::Card => "[REDACTED:card]",
+            Self::Email => "[REDACTED:email]",
+            Self::UsSsn => "[REDACTED:us_ssn]",
+            Self::Iban => "[REDACTED:iban]",
+            Self::Jwt => "[REDACTED:jwt]",
+            Self::AuthCredential => "[REDACTED:auth_credential]",
+            Self::PemPrivateKey => "[REDACTED:pem_private_key]",
+            Self::CloudKey => "[REDACTED:cloud_key]",
+        }
+    }
+
+    /// The rule name in reports: `detector:<name>`.
+    pub(crate) fn rule(self) -> &'static str {
+        match self {
+            Self::Card => "detector:card",
+            Self::Email => "detector:email",
+            Self::UsSsn => "detector:us_ssn",
+            Self::Iban => "detector:iban",
+            Self::Jwt => "detector:jwt",
+            Self::AuthCredential => "detector:auth_credential",
+            Self::PemPrivateKey => "detector:pem_private_key",
+            Self::CloudKey => "detector:cloud_key",
+        }
+    }
+
+    /// Whether `text` passes this detector's cheap prefilter (`false`: [`DetectorKind::find`]
+    /// finds nothing). Checked on bytes, so callers can skip decoding text that cannot match.
+    pub(crate) fn may_match(self, text: &[u8]) -> bool {
+        match self {
+            // A card number is a run of at least 13 digits (single spaces or hyphens between
+            // them allowed), the only shape the candidate regex can verify.
+            Self::Card => has_digit_run(text, 13),
+            Self::Email => text.contains(&b'@'),
+            Self::UsSsn => text.contains(&b'-') && text.iter().filter(|b| b.is_ascii_digit()).count() >= 9,
+            Self::Jwt => contains(text, b"eyJ"),
+            Self::PemPrivateKey => contains(text, b"-----BEGIN"),
+            Self::Iban | Self::AuthCredential | Self::CloudKey => true,
+        }
+    }
+
     /// Byte ranges of every verified match in `text`, in order, non-overlapping.
     pub fn find(self, text: &str) -> Vec<Range<usize>> {
         let mut out = Vec::new();
+        if !self.may_match(text.as_bytes()) {
+            return out;
+        }
         match self {
             Self::Card => {
-                // Cheap prefilter: a card number needs at least 13 digits.
-                if text.bytes().filter(u8::is_ascii_digit).count() < 13 {
-                    return out;
-                }
                 let rx = re(0, r"(?-u:\b)[0-9](?:[0-9]|[ -][0-9]){11,22}(?-u:\b)");
                 scan_candidates(rx, text, &mut out, card_in);
             }
             Self::Email => {
-                if !text.contains('@') {
-                    return out;
-                }
                 let rx = re(
                     1,
                     r"(?-u:\b)[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?-u:\b)",
@@ -84,9 +123,6 @@ impl DetectorKind {
                 out.extend(rx.find_iter(text).map(|m| m.range()));
             }
             Self::UsSsn => {
-                if !text.contains('-') || text.bytes().filter(u8::is_ascii_digit).count() < 9 {
-                    return out;
-                }
                 let rx = re(2, r"(?-u:\b)([0-9]{3})-([0-9]{2})-([0-9]{4})(?-u:\b)");
                 for c in rx.captures_iter(text) {
                     let (Some(all), Some(a), Some(g), Some(s)) = (c.get(0), c.get(1), c.get(2), c.get(3))
@@ -114,9 +150,6 @@ impl DetectorKind {
                 });
             }
             Self::Jwt => {
-                if !text.contains("eyJ") {
-                    return out;
-                }
                 let rx = re(4, r"(?-u:\b)eyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*");
                 out.extend(rx.find_iter(text).map(|m| m.range()));
             }
@@ -130,9 +163,6 @@ impl DetectorKind {
                 }
             }
             Self::PemPrivateKey => {
-                if !text.contains("-----BEGIN") {
-                    return out;
-                }
                 let rx = re(
                     6,
                     r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:(?s:.)*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|(?s:.)*)",
@@ -217,18 +247,56 @@ fn card_in(candidate: &str, _rest: &str) -> Option<Range<usize>> {
 
 /// `candidate` as a whole is a card number.
 fn card_exact(candidate: &str) -> Option<Range<usize>> {
-    let digits: Vec<u8> = candidate.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
-    let seps: Vec<u8> = candidate.bytes().filter(|b| !b.is_ascii_digit()).collect();
-    if seps.windows(2).any(|w| w.first() != w.last()) {
-        return None;
+    // At most 19 digits, held on the stack (this runs for every candidate run of digits).
+    let mut digits = [0u8; 19];
+    let mut count = 0;
+    let mut separator = None;
+    for b in candidate.bytes() {
+        if b.is_ascii_digit() {
+            *digits.get_mut(count)? = b - b'0';
+            count += 1;
+        } else if *separator.get_or_insert(b) != b {
+            return None;
+        }
     }
-    if !(13..=19).contains(&digits.len()) || !issuer_ok(&digits) || !luhn(&digits) {
+    let digits = digits.get(..count)?;
+    if count < 13 || !issuer_ok(digits) || !luhn(digits) {
         return None;
     }
     if digits.iter().all(|d| Some(d) == digits.first()) {
         return None;
     }
     Some(0..candidate.len())
+}
+
+/// Whether `text` holds a run of at least `min` digits with at most single spaces or hyphens
+/// between them (the shape of a card number, separators included).
+fn has_digit_run(text: &[u8], min: usize) -> bool {
+    // Most text has too few digits in all: a count the compiler vectorizes settles it.
+    if text.len() < min || text.iter().filter(|b| b.is_ascii_digit()).count() < min {
+        return false;
+    }
+    let mut run = 0;
+    let mut after_digit = false;
+    for &b in text {
+        if b.is_ascii_digit() {
+            run += 1;
+            if run >= min {
+                return true;
+            }
+            after_digit = true;
+        } else if after_digit && (b == b' ' || b == b'-') {
+            after_digit = false;
+        } else {
+            run = 0;
+            after_digit = false;
+        }
+    }
+    false
+}
+
+fn contains(text: &[u8], needle: &[u8]) -> bool {
+    text.windows(needle.len()).any(|w| w == needle)
 }
 
 fn issuer_ok(d: &[u8]) -> bool {
@@ -481,6 +549,25 @@ mod tests {
         assert!(hits(CloudKey, "AKIA is a prefix").is_empty());
         assert!(hits(CloudKey, "AKIAIOSFODNN7EXAMPLEXX").is_empty());
         assert!(hits(CloudKey, "sk_test_abcdefghijklmnopqrstuvwxyz").is_empty());
+    }
+
+    #[test]
+    fn names_placeholders_and_rules_agree() {
+        for kind in DetectorKind::ALL {
+            assert_eq!(kind.placeholder(), format!("[REDACTED:{}]", kind.name()));
+            assert_eq!(kind.rule(), format!("detector:{}", kind.name()));
+        }
+    }
+
+    #[test]
+    fn digit_runs() {
+        assert!(has_digit_run(b"x 4111 1111 1111 1 y", 13));
+        assert!(has_digit_run(b"4111-1111-1111-1", 13));
+        assert!(!has_digit_run(b"4111  1111 1111 1111", 13));
+        assert!(!has_digit_run(b"4111 -1111 1111 111", 13));
+        assert!(!has_digit_run(b"2026-11-29T03:00:00Z", 13));
+        assert!(!has_digit_run(b"411111111111", 13));
+        assert!(has_digit_run(b"ref-4111111111111", 13));
     }
 
     #[test]

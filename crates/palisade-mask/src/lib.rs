@@ -27,6 +27,7 @@
 
 pub mod detect;
 mod error;
+mod fields;
 mod masker;
 mod names;
 pub mod path;

@@ -7,8 +7,9 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::detect::{self, DetectorKind};
+use crate::fields::{CompiledRule, FieldRules};
 use crate::names::{NamePattern, normalize};
-use crate::path::{PathPattern, Seg, render};
+use crate::path::{Location, PathPattern, Seg, SegRef, render};
 use crate::policy::{DEFAULT_FIELD_NAMES, Keep, Operator, Policy, WholeStep};
 use crate::{Error, Masked, Result};
 
@@ -57,13 +58,6 @@ pub struct Report {
     pub masked: Vec<ReportEntry>,
 }
 
-#[derive(Debug)]
-struct CompiledField {
-    pattern: PathPattern,
-    op: Operator,
-    name: String,
-}
-
 /// A compiled policy.
 ///
 /// ```
@@ -80,7 +74,7 @@ struct CompiledField {
 #[derive(Debug)]
 pub struct Masker {
     whole_step: Option<WholeStep>,
-    fields: Vec<CompiledField>,
+    fields: FieldRules,
     names: Vec<NamePattern>,
     names_op: Operator,
     detectors: Vec<DetectorKind>,
@@ -108,7 +102,7 @@ impl Masker {
             .fields
             .iter()
             .filter_map(|r| {
-                PathPattern::parse(&r.path).ok().map(|pattern| CompiledField {
+                PathPattern::parse(&r.path).ok().map(|pattern| CompiledRule {
                     pattern,
                     op: r.operator.clone(),
                     name: r.name.clone().unwrap_or_else(|| format!("path:{}", r.path)),
@@ -126,7 +120,7 @@ impl Masker {
         };
         Ok(Self {
             whole_step: policy.whole_step,
-            fields,
+            fields: FieldRules::new(fields),
             names,
             names_op: policy.field_names.operator,
             detectors,
@@ -139,7 +133,7 @@ impl Masker {
     pub fn builtin() -> Self {
         Self {
             whole_step: None,
-            fields: Vec::new(),
+            fields: FieldRules::default(),
             names: DEFAULT_FIELD_NAMES.iter().map(|p| NamePattern::new(p)).collect(),
             names_op: Operator::Redact,
             detectors: DetectorKind::ALL.to_vec(),
@@ -152,6 +146,13 @@ impl Masker {
         !self.detectors.is_empty()
     }
 
+    /// Whether a detector could find something in `text` (cheap checks on the bytes of
+    /// unescaped text; `false` means [`Masker::mask_detected`] would find nothing).
+    #[inline]
+    pub(crate) fn may_detect(&self, text: &[u8]) -> bool {
+        self.detectors.iter().any(|d| d.may_match(text))
+    }
+
     pub(crate) fn whole_step_keep(&self) -> Option<Keep> {
         self.whole_step.as_ref().map(|s| s.keep)
     }
@@ -161,16 +162,15 @@ impl Masker {
         self.whole_step.is_some()
     }
 
-    pub(crate) fn action(&self, path: &[Seg]) -> Action<'_> {
-        for f in &self.fields {
-            if f.pattern.matches(path) {
-                return Action::Apply(&f.op, f.name.clone());
-            }
+    #[inline]
+    pub(crate) fn action<L: Location + ?Sized>(&self, path: &L) -> Action<'_> {
+        if let Some(f) = self.fields.find(path) {
+            return Action::Apply(&f.op, f.name.clone());
         }
-        if let Some(Seg::Key(k)) = path.last()
+        if let Some(SegRef::Key(k)) = path.last_seg()
             && !self.names.is_empty()
         {
-            let n = normalize(k);
+            let n = normalize(&String::from_utf8_lossy(k));
             if let Some(p) = self.names.iter().find(|p| p.matches_normalized(&n)) {
                 return Action::Apply(&self.names_op, format!("name:{}", p.source()));
             }
@@ -180,13 +180,23 @@ impl Masker {
 
     /// Applies an operator to a scalar's text; `None` = remove.
     pub(crate) fn apply(&self, op: &Operator, text: &str, placeholder: &str) -> Option<String> {
+        let mut out = String::new();
+        self.apply_into(op, text, placeholder, &mut out).then_some(out)
+    }
+
+    /// [`Masker::apply`] appending to `out`; `false` = remove (nothing appended).
+    pub(crate) fn apply_into(&self, op: &Operator, text: &str, placeholder: &str, out: &mut String) -> bool {
         match op {
-            Operator::Redact => Some(placeholder.to_owned()),
-            Operator::Remove => None,
-            Operator::Partial { keep_last } => Some(partial(text, *keep_last)),
-            Operator::Truncate { max_chars } => Some(text.chars().take(*max_chars).collect()),
-            Operator::Pseudonym => Some(self.pseudonym(text)),
+            Operator::Redact => out.push_str(placeholder),
+            Operator::Remove => return false,
+            Operator::Partial { keep_last } => push_partial(out, text, *keep_last),
+            Operator::Truncate { max_chars } if text.is_ascii() => {
+                out.push_str(text.get(..*max_chars).unwrap_or(text));
+            }
+            Operator::Truncate { max_chars } => out.extend(text.chars().take(*max_chars)),
+            Operator::Pseudonym => out.push_str(&self.pseudonym(text)),
         }
+        true
     }
 
     fn pseudonym(&self, text: &str) -> String {
@@ -204,7 +214,7 @@ impl Masker {
     pub(crate) fn mask_detected(
         &self,
         text: &str,
-        path: &dyn Fn() -> String,
+        path: &mut dyn FnMut() -> String,
         report: &mut dyn FnMut(ReportEntry),
     ) -> Option<String> {
         if self.detectors.is_empty() {
@@ -221,12 +231,9 @@ impl Masker {
             let op = self.detector_ops.get(idx).unwrap_or(&Operator::Redact);
             out.push_str(text.get(last..range.start).unwrap_or(""));
             let found = text.get(range.clone()).unwrap_or("");
-            let placeholder = format!("[REDACTED:{}]", kind.name());
-            if let Some(rep) = self.apply(op, found, &placeholder) {
-                out.push_str(&rep);
-            }
+            self.apply_into(op, found, kind.placeholder(), &mut out);
             last = range.end;
-            report(ReportEntry { path: path(), rule: format!("detector:{}", kind.name()) });
+            report(ReportEntry { path: path(), rule: kind.rule().to_owned() });
         }
         out.push_str(text.get(last..).unwrap_or(""));
         Some(out)
@@ -263,7 +270,7 @@ impl Masker {
                 let keys: Vec<String> = map.keys().cloned().collect();
                 for k in keys {
                     path.push(Seg::Key(k.clone()));
-                    match self.action(path) {
+                    match self.action(path.as_slice()) {
                         Action::Apply(op, rule) => {
                             let keep = map.get_mut(&k).is_some_and(|v| self.apply_to_value(op, v));
                             if !keep {
@@ -286,7 +293,7 @@ impl Masker {
                 while i < items.len() {
                     path.push(Seg::Index(original));
                     let mut keep = true;
-                    match self.action(path) {
+                    match self.action(path.as_slice()) {
                         Action::Apply(op, rule) => {
                             keep = items.get_mut(i).is_some_and(|v| self.apply_to_value(op, v));
                             report.masked.push(ReportEntry { path: render(path), rule });
@@ -307,8 +314,8 @@ impl Masker {
                 }
             }
             Value::String(s) => {
-                let p = || render(path);
-                if let Some(m) = self.mask_detected(s, &p, &mut |e| report.masked.push(e)) {
+                let mut p = || render(path);
+                if let Some(m) = self.mask_detected(s, &mut p, &mut |e| report.masked.push(e)) {
                     *s = m;
                 }
             }
@@ -343,9 +350,10 @@ impl Masker {
     /// Masks a plain-text line (log line) with the detectors.
     pub fn mask_text(&self, text: &str) -> (Masked<String>, Report) {
         let mut report = Report::default();
-        let p = || "$".to_owned();
-        let out =
-            self.mask_detected(text, &p, &mut |e| report.masked.push(e)).unwrap_or_else(|| text.to_owned());
+        let mut p = || "$".to_owned();
+        let out = self
+            .mask_detected(text, &mut p, &mut |e| report.masked.push(e))
+            .unwrap_or_else(|| text.to_owned());
         (Masked(out), report)
     }
 
@@ -365,7 +373,7 @@ impl Masker {
         for (name, value) in headers {
             let (name, value) = (name.as_ref(), value.as_ref());
             let path = [Seg::Key(name.to_owned())];
-            match self.action(&path) {
+            match self.action(&path[..]) {
                 Action::Apply(op, rule) => {
                     report.masked.push(ReportEntry { path: name.to_owned(), rule });
                     if let Some(v) = self.apply(op, value, REDACTED) {
@@ -373,9 +381,9 @@ impl Masker {
                     }
                 }
                 Action::Keep => {
-                    let p = || name.to_owned();
+                    let mut p = || name.to_owned();
                     let v = self
-                        .mask_detected(value, &p, &mut |e| report.masked.push(e))
+                        .mask_detected(value, &mut p, &mut |e| report.masked.push(e))
                         .unwrap_or_else(|| value.to_owned());
                     out.push((name.to_owned(), v));
                 }
@@ -390,20 +398,35 @@ impl Masker {
     }
 }
 
-fn partial(text: &str, keep_last: usize) -> String {
+fn push_partial(out: &mut String, text: &str, keep_last: usize) {
+    if text.is_ascii() {
+        // The same rule on bytes: for ASCII, `char::is_alphanumeric` is `u8::is_ascii_alphanumeric`.
+        let counted = |b: &u8| b.is_ascii_alphanumeric() || *b == b'*';
+        let alnum = text.bytes().filter(counted).count();
+        let keep = keep_last.min(alnum / 2);
+        let mut seen = 0;
+        out.extend(text.bytes().map(|b| {
+            if counted(&b) {
+                seen += 1;
+                if seen > alnum - keep { char::from(b) } else { '*' }
+            } else {
+                char::from(b)
+            }
+        }));
+        return;
+    }
     let alnum = text.chars().filter(|c| c.is_alphanumeric() || *c == '*').count();
     let keep = keep_last.min(alnum / 2);
     let mut seen = 0;
-    text.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '*' {
-                seen += 1;
-                if seen > alnum - keep { c } else { '*' }
-            } else {
-                c
-            }
-        })
-        .collect()
+    out.reserve(text.len());
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '*' {
+            seen += 1;
+            out.push(if seen > alnum - keep { c } else { '*' });
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 pub(crate) fn step_placeholder(value: &Value, keep: Keep) -> Value {
@@ -441,7 +464,19 @@ mod tests {
 
     #[test]
     fn partial_keeps_last() {
+        let partial = |text: &str, keep_last| {
+            let mut out = String::new();
+            push_partial(&mut out, text, keep_last);
+            out
+        };
         assert_eq!(partial("4111 1111 1111 1111", 4), "**** **** **** 1111");
+        assert_eq!(partial("ünï-code", 2), "***-**de");
+        assert_eq!(partial("+1 415 555 0100", 4), "+* *** *** 0100");
+        assert_eq!(partial("a*b-c", 9), "**b-c");
+        let m = Masker::builtin();
+        for (text, n, want) in [("hello", 3, "hel"), ("hé!lo", 3, "hé!"), ("hi", 5, "hi"), ("", 2, "")] {
+            assert_eq!(m.apply(&Operator::Truncate { max_chars: n }, text, REDACTED).unwrap(), want);
+        }
         assert_eq!(partial("abc", 4), "**c");
         assert_eq!(partial(&partial("4111111111111111", 4), 4), "************1111");
     }

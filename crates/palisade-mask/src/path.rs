@@ -4,6 +4,8 @@
 //! `["any key"]` for keys holding dots or brackets), `*` (any one key or index), `**` (zero or
 //! more segments), or index selectors written right after a segment: `[3]`, `[*]`.
 
+use std::borrow::Cow;
+
 /// One segment of a concrete location in a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seg {
@@ -13,29 +15,208 @@ pub enum Seg {
     Index(usize),
 }
 
-/// Renders a concrete location as `a.b[2].c` (keys holding `.`, `[`, `]` or `"` are quoted).
+/// Renders a concrete location as `a.b[2].c` (keys holding `.`, `[`, `]`, `"` or `*` are quoted).
 pub fn render(path: &[Seg]) -> String {
-    let mut out = String::from("$");
-    for seg in path {
-        match seg {
-            Seg::Key(k) => {
-                if k.is_empty() || k.contains(['.', '[', ']', '"', '*']) {
-                    out.push('[');
-                    out.push_str(&serde_json::Value::String(k.clone()).to_string());
-                    out.push(']');
-                } else {
-                    out.push('.');
-                    out.push_str(k);
-                }
-            }
-            Seg::Index(i) => {
-                out.push('[');
-                out.push_str(&i.to_string());
-                out.push(']');
-            }
+    let size: usize = path
+        .iter()
+        .map(|seg| match seg {
+            Seg::Key(k) => k.len() + 1,
+            Seg::Index(_) => 4,
+        })
+        .sum();
+    let mut out = Vec::with_capacity(size + 1);
+    out.push(b'$');
+    for i in 0..path.depth() {
+        if let Some(seg) = path.seg(i) {
+            push_rendered(&mut out, seg);
         }
     }
-    out
+    into_string(out)
+}
+
+/// Appends one segment as [`render`] writes it (UTF-8, since keys are).
+fn push_rendered(out: &mut Vec<u8>, seg: SegRef<'_>) {
+    match seg {
+        SegRef::Key(k) if k.is_empty() || k.iter().copied().any(needs_quotes) => {
+            let k = std::str::from_utf8(k).map_or_else(|_| String::from_utf8_lossy(k), Cow::Borrowed);
+            out.push(b'[');
+            // serde_json's string escaping never fails on a Vec.
+            let _ = serde_json::to_writer(&mut *out, &*k);
+            out.push(b']');
+        }
+        SegRef::Key(k) => {
+            out.push(b'.');
+            out.extend_from_slice(k);
+        }
+        SegRef::Index(i) => {
+            out.push(b'[');
+            push_decimal(out, i);
+            out.push(b']');
+        }
+    }
+}
+
+/// Bytes rendered from UTF-8 keys as a `String` (lossy only if a caller broke that promise).
+fn into_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// A key holding one of these bytes is rendered quoted (`["a.b"]`).
+fn needs_quotes(b: u8) -> bool {
+    matches!(b, b'.' | b'[' | b']' | b'"' | b'*')
+}
+
+/// One segment of a location, borrowed: a key (its UTF-8 bytes) or an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SegRef<'a> {
+    Key(&'a [u8]),
+    Index(usize),
+}
+
+/// A location in a document, read segment by segment: a `[Seg]`, or the streaming masker's
+/// [`KeyPath`].
+pub(crate) trait Location {
+    /// How many segments.
+    fn depth(&self) -> usize;
+    /// Segment `i` (0 = outermost).
+    fn seg(&self, i: usize) -> Option<SegRef<'_>>;
+    /// The innermost segment.
+    fn last_seg(&self) -> Option<SegRef<'_>> {
+        self.depth().checked_sub(1).and_then(|i| self.seg(i))
+    }
+}
+
+impl Location for [Seg] {
+    fn depth(&self) -> usize {
+        self.len()
+    }
+
+    fn seg(&self, i: usize) -> Option<SegRef<'_>> {
+        self.get(i).map(|seg| match seg {
+            Seg::Key(k) => SegRef::Key(k.as_bytes()),
+            Seg::Index(i) => SegRef::Index(*i),
+        })
+    }
+}
+
+/// The streaming masker's current location: the keys' bytes in one buffer, so entering a member
+/// allocates nothing. Pushed keys must be UTF-8 (they come from validated JSON strings).
+#[derive(Debug, Default)]
+pub(crate) struct KeyPath {
+    bytes: Vec<u8>,
+    segs: Vec<KeySeg>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum KeySeg {
+    /// `bytes[start..end]`.
+    Key {
+        start: usize,
+        end: usize,
+    },
+    Index(usize),
+}
+
+impl KeyPath {
+    #[inline]
+    pub(crate) fn push_key(&mut self, key: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(key);
+        self.segs.push(KeySeg::Key { start, end: self.bytes.len() });
+    }
+
+    pub(crate) fn push_index(&mut self, index: usize) {
+        self.segs.push(KeySeg::Index(index));
+    }
+
+    pub(crate) fn pop(&mut self) {
+        if let Some(KeySeg::Key { start, .. }) = self.segs.pop() {
+            self.bytes.truncate(start);
+        }
+    }
+
+    /// The bytes of all keys on the path.
+    pub(crate) fn key_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Bytes held.
+    pub(crate) fn capacity(&self) -> usize {
+        self.bytes.capacity() + self.segs.capacity() * std::mem::size_of::<KeySeg>()
+    }
+}
+
+impl Location for KeyPath {
+    fn depth(&self) -> usize {
+        self.segs.len()
+    }
+
+    fn seg(&self, i: usize) -> Option<SegRef<'_>> {
+        match *self.segs.get(i)? {
+            KeySeg::Key { start, end } => self.bytes.get(start..end).map(SegRef::Key),
+            KeySeg::Index(index) => Some(SegRef::Index(index)),
+        }
+    }
+}
+
+/// The rendering of a path that changes by pushes and pops (the streaming masker's current
+/// location), extended only when a report asks for it: members masked in one object share the
+/// rendering of the object's path.
+#[derive(Debug)]
+pub(crate) struct RenderedPrefix {
+    text: Vec<u8>,
+    /// `ends[i]`: the length of `text` once segment `i` is rendered. Covers a prefix of the path.
+    ends: Vec<usize>,
+}
+
+impl Default for RenderedPrefix {
+    fn default() -> Self {
+        Self { text: b"$".to_vec(), ends: Vec::new() }
+    }
+}
+
+impl RenderedPrefix {
+    /// The path shrank to `depth` segments: forget what was rendered below it.
+    pub(crate) fn truncate(&mut self, depth: usize) {
+        if self.ends.len() > depth {
+            self.ends.truncate(depth);
+            self.text.truncate(self.ends.last().copied().unwrap_or(1));
+        }
+    }
+
+    /// `render(path)`, given that every pop of `path` was reported through `truncate`.
+    pub(crate) fn render<L: Location + ?Sized>(&mut self, path: &L) -> String {
+        self.truncate(path.depth());
+        for i in self.ends.len()..path.depth() {
+            if let Some(seg) = path.seg(i) {
+                push_rendered(&mut self.text, seg);
+            }
+            self.ends.push(self.text.len());
+        }
+        into_string(self.text.clone())
+    }
+
+    /// Bytes held.
+    pub(crate) fn capacity(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+    }
+}
+
+/// Appends `n` in decimal (without the formatting machinery: report paths are rendered often).
+fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        if let Some(d) = digits.get_mut(start) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(start..).unwrap_or(&[]));
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,24 +309,39 @@ impl PathPattern {
         Ok(Self { segs, any_depth, leading_any_depth })
     }
 
+    /// The last segment when it is a literal key (`password` in `**.password`): a location
+    /// can match only if its last segment is that key.
+    pub(crate) fn last_key(&self) -> Option<&str> {
+        match self.segs.last() {
+            Some(Pat::Key(k)) => Some(k),
+            _ => None,
+        }
+    }
+
     /// Whether the concrete location matches this pattern exactly (anchored at both ends).
     pub fn matches(&self, path: &[Seg]) -> bool {
+        self.matches_at(path)
+    }
+
+    /// [`PathPattern::matches`] over any [`Location`].
+    pub(crate) fn matches_at<L: Location + ?Sized>(&self, path: &L) -> bool {
+        let n = path.depth();
         // Fast paths without allocation: no `**`, or one leading `**` (`**.password`). Compared
         // from the last segment, the one most likely to differ.
-        let exact = |pats: &[Pat], segs: &[Seg]| {
-            pats.len() == segs.len()
-                && pats.iter().rev().zip(segs.iter().rev()).all(|(p, s)| seg_matches(p, s))
+        let exact = |pats: &[Pat], offset: usize| {
+            pats.iter()
+                .enumerate()
+                .rev()
+                .all(|(i, p)| path.seg(offset + i).is_some_and(|s| seg_matches(p, s)))
         };
         if self.any_depth == 0 {
-            return exact(&self.segs, path);
+            return self.segs.len() == n && exact(&self.segs, 0);
         }
         if self.leading_any_depth {
             let rest = self.segs.get(1..).unwrap_or(&[]);
-            return path.len() >= rest.len()
-                && exact(rest, path.get(path.len() - rest.len()..).unwrap_or(&[]));
+            return n >= rest.len() && exact(rest, n - rest.len());
         }
         // dp[j] = pattern prefix of length i matches path prefix of length j.
-        let n = path.len();
         let mut dp = vec![false; n + 1];
         if let Some(first) = dp.first_mut() {
             *first = true;
@@ -165,7 +361,7 @@ impl PathPattern {
                 _ => {
                     for j in 0..n {
                         if dp.get(j).copied().unwrap_or(false)
-                            && path.get(j).is_some_and(|seg| seg_matches(pat, seg))
+                            && path.seg(j).is_some_and(|seg| seg_matches(pat, seg))
                             && let Some(slot) = next.get_mut(j + 1)
                         {
                             *slot = true;
@@ -179,11 +375,11 @@ impl PathPattern {
     }
 }
 
-fn seg_matches(pat: &Pat, seg: &Seg) -> bool {
+fn seg_matches(pat: &Pat, seg: SegRef<'_>) -> bool {
     match (pat, seg) {
-        (Pat::Key(k), Seg::Key(s)) => k == s,
-        (Pat::Index(i), Seg::Index(s)) => i == s,
-        (Pat::AnyIndex, Seg::Index(_)) | (Pat::AnyOne, _) | (Pat::AnyDepth, _) => true,
+        (Pat::Key(k), SegRef::Key(s)) => k.as_bytes() == s,
+        (Pat::Index(i), SegRef::Index(s)) => *i == s,
+        (Pat::AnyIndex, SegRef::Index(_)) | (Pat::AnyOne, _) | (Pat::AnyDepth, _) => true,
         _ => false,
     }
 }
@@ -228,5 +424,40 @@ mod tests {
     #[test]
     fn rendering() {
         assert_eq!(render(&p(&["a", "1", "b.c"])), "$.a[1][\"b.c\"]");
+        assert_eq!(
+            render(&p(&["0", "", "x*", "10", "18446744073709551615"])),
+            "$[0][\"\"][\"x*\"][10][18446744073709551615]"
+        );
+        assert_eq!(render(&[]), "$");
+    }
+
+    #[test]
+    fn rendered_prefix_follows_pushes_and_pops() {
+        let mut cache = RenderedPrefix::default();
+        let mut path = Vec::new();
+        let mut keys = KeyPath::default();
+        assert_eq!(cache.render(&keys), "$");
+        for step in ["a", "0", "b.c", "-", "d", "-", "-", "1", "e", "-", "-", "-", "-", "x", "y"] {
+            if step == "-" {
+                path.pop();
+                keys.pop();
+                cache.truncate(path.len());
+            } else {
+                let seg = p(&[step]).remove(0);
+                match &seg {
+                    Seg::Key(k) => keys.push_key(k.as_bytes()),
+                    Seg::Index(i) => keys.push_index(*i),
+                }
+                path.push(seg);
+            }
+            assert_eq!(cache.render(&keys), render(&path), "{path:?}");
+            assert_eq!(keys.depth(), path.len());
+            assert_eq!(
+                keys.key_bytes(),
+                path.iter().map(|s| if let Seg::Key(k) = s { k.len() } else { 0 }).sum::<usize>()
+            );
+            let all = PathPattern::parse("**").unwrap();
+            assert!(all.matches_at(&keys) && all.matches(&path));
+        }
     }
 }

@@ -30,6 +30,13 @@ pub enum Operator {
     },
 }
 
+impl Operator {
+    /// Whether the replacement depends on the value's text (`redact` and `remove` do not).
+    pub(crate) fn uses_text(&self) -> bool {
+        matches!(self, Self::Partial { .. } | Self::Pseudonym | Self::Truncate { .. })
+    }
+}
+
 /// What a sensitive step's placeholder keeps of the real payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]

@@ -7,12 +7,13 @@
 //! Bytes the policy does not touch are copied through unchanged (whitespace included, except
 //! around removed members).
 
+use std::borrow::Cow;
 use std::io::{ErrorKind, Read, Write};
 
 use serde::Deserialize;
 
 use crate::masker::{Action, REDACTED, ReportEntry, STEP_PLACEHOLDER};
-use crate::path::{Seg, render};
+use crate::path::{KeyPath, Location, RenderedPrefix};
 use crate::policy::Keep;
 use crate::{Error, MAX_DEPTH, Masker, Operator, Report, Result};
 
@@ -234,6 +235,72 @@ impl<R: Read> Input<R> {
     fn bump(&mut self) {
         self.pos += 1;
     }
+
+    fn take(&mut self, b: u8, dst: &mut Vec<u8>) {
+        dst.push(b);
+        self.bump();
+    }
+
+    /// Reads a string token (quotes included, validated: escapes, control characters, UTF-8),
+    /// appending it to `dst`; returns whether it holds escapes. Over `max_token` bytes it fails
+    /// with [`Error::TooLarge`].
+    fn string(&mut self, dst: &mut Vec<u8>, max_token: usize) -> Result<bool> {
+        let start = self.offset();
+        let at = dst.len();
+        self.take(b'"', dst);
+        let mut escaped = false;
+        loop {
+            let run = self.window();
+            let n = run
+                .iter()
+                .position(|&b| ENDS_PLAIN_RUN.get(usize::from(b)).copied().unwrap_or(true))
+                .unwrap_or(run.len());
+            dst.extend_from_slice(run.get(..n).unwrap_or(&[]));
+            self.pos += n;
+            if dst.len() - at > max_token {
+                return Err(Error::TooLarge { offset: start, limit: max_token });
+            }
+            match self.peek() {
+                None => return err(start, "unterminated string"),
+                Some(b'"') => {
+                    self.take(b'"', dst);
+                    break;
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    self.take(b'\\', dst);
+                    match self.peek() {
+                        Some(c @ (b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')) => {
+                            self.take(c, dst)
+                        }
+                        Some(b'u') => {
+                            let escape_at = self.offset();
+                            self.take(b'u', dst);
+                            for _ in 0..4 {
+                                match self.peek() {
+                                    Some(h) if h.is_ascii_hexdigit() => self.take(h, dst),
+                                    _ => return err(escape_at, "invalid \\u escape: expected 4 hex digits"),
+                                }
+                            }
+                        }
+                        _ => return err(self.offset(), "invalid escape in string"),
+                    }
+                }
+                Some(b) if b < 0x20 => {
+                    return err(self.offset(), "control character in string: escape it");
+                }
+                // A window boundary: keep scanning.
+                Some(_) => {}
+            }
+        }
+        let inner = dst.get(at + 1..dst.len() - 1).unwrap_or(&[]);
+        if !inner.is_ascii()
+            && let Err(e) = std::str::from_utf8(inner)
+        {
+            return err(start + 1 + e.valid_up_to(), "invalid UTF-8 in string");
+        }
+        Ok(escaped)
+    }
 }
 
 struct Pass<'a, R, W> {
@@ -253,11 +320,13 @@ struct Pass<'a, R, W> {
     head: Vec<u8>,
     /// Whitespace after the previous member, written before the next `,`.
     pending: Vec<u8>,
-    path: Vec<Seg>,
-    /// Short key strings popped from the path, reused to spare an allocation per member.
-    spare: Vec<String>,
-    path_bytes: usize,
-    path_peak: usize,
+    path: KeyPath,
+    /// The rendering of `path` for reports, cut back at every pop.
+    rendered: RenderedPrefix,
+    /// The replacement (JSON) of the selected value being written, and its text before escaping.
+    rep: Vec<u8>,
+    replaced: String,
+    rep_peak: usize,
     on_masked: &'a mut dyn FnMut(ReportEntry),
     masked: u64,
     bytes_out: u64,
@@ -296,10 +365,11 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
             scratch: Vec::new(),
             head: Vec::new(),
             pending: Vec::new(),
-            path: Vec::new(),
-            spare: Vec::new(),
-            path_bytes: 0,
-            path_peak: 0,
+            path: KeyPath::default(),
+            rendered: RenderedPrefix::default(),
+            rep: Vec::new(),
+            replaced: String::new(),
+            rep_peak: 0,
             on_masked,
             masked: 0,
             bytes_out: 0,
@@ -307,8 +377,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
     }
 
     fn stats(&self) -> StreamStats {
-        let spare: usize = self.spare.iter().map(String::capacity).sum();
-        let path = self.path.capacity() * std::mem::size_of::<Seg>() + self.path_peak + spare;
+        let path = self.path.capacity() + self.rendered.capacity() + self.rep_peak;
         StreamStats {
             bytes_in: self.inp.offset() as u64,
             bytes_out: self.bytes_out,
@@ -325,7 +394,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
 
     fn report(&mut self, rule: String) {
         self.masked += 1;
-        (self.on_masked)(ReportEntry { path: render(&self.path), rule });
+        (self.on_masked)(ReportEntry { path: self.rendered.render(&self.path), rule });
     }
 
     fn too_large(&self, start: usize) -> Error {
@@ -356,28 +425,30 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         self.w.flush().map_err(|e| Error::Io(e.to_string()))
     }
 
-    fn push_seg(&mut self, seg: Seg, at: usize) -> Result<()> {
-        if let Seg::Key(k) = &seg {
-            self.path_bytes += k.len();
-            if self.path_bytes > self.max_token {
-                return Err(self.too_large(at));
-            }
-            self.path_peak = self.path_peak.max(self.path_bytes);
+    /// The keys of the path may hold `extra` more bytes (the member starting at `at`).
+    fn check_path(&self, extra: usize, at: usize) -> Result<()> {
+        if self.path.key_bytes() + extra > self.max_token {
+            return Err(self.too_large(at));
         }
-        self.path.push(seg);
         Ok(())
     }
 
     fn pop_seg(&mut self) {
-        if let Some(Seg::Key(k)) = self.path.pop() {
-            self.path_bytes -= k.len();
-            if k.capacity() <= 64 {
-                self.spare.push(k);
-            }
+        self.path.pop();
+        self.rendered.truncate(self.path.depth());
+    }
+
+    /// Skips whitespace, keeping it where `hold` says. Inlined: most calls find none.
+    #[inline(always)]
+    fn ws(&mut self, hold: Hold) -> Result<()> {
+        match self.inp.peek() {
+            Some(b' ' | b'\t' | b'\n' | b'\r') => self.ws_run(hold),
+            _ => Ok(()),
         }
     }
 
-    fn ws(&mut self, hold: Hold) -> Result<()> {
+    #[inline(never)]
+    fn ws_run(&mut self, hold: Hold) -> Result<()> {
         let start = self.inp.offset();
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.inp.peek() {
             let run = self.inp.window();
@@ -432,7 +503,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
 
     /// Parses one value, writing it as `mode` says.
     fn value(&mut self, mode: Mode) -> Result<()> {
-        if self.path.len() > MAX_DEPTH {
+        if self.path.depth() > MAX_DEPTH {
             return err(self.inp.offset(), "nesting deeper than 256 levels");
         }
         let start = self.inp.offset();
@@ -440,12 +511,22 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
             Some(b'{') => self.container(mode, b'}'),
             Some(b'[') => self.container(mode, b']'),
             Some(b'"') => {
-                let escaped = self.string()?;
                 match mode {
-                    Mode::Emit => self.emit_string(escaped)?,
-                    Mode::Raw => self.out.extend_from_slice(&self.scratch),
-                    Mode::Types => self.out.extend_from_slice(b"\"string\""),
-                    Mode::Skip | Mode::TopKeys => {}
+                    Mode::Emit => {
+                        let at = self.out.len();
+                        let escaped = self.inp.string(&mut self.out, self.max_token)?;
+                        self.emit_string(at, escaped)?;
+                    }
+                    Mode::Raw => {
+                        self.inp.string(&mut self.out, self.max_token)?;
+                    }
+                    Mode::Types => {
+                        self.string()?;
+                        self.out.extend_from_slice(b"\"string\"");
+                    }
+                    Mode::Skip | Mode::TopKeys => {
+                        self.string()?;
+                    }
                 }
                 self.checkpoint()
             }
@@ -538,78 +619,24 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
 
     /// Reads a string (quotes included) into `scratch`; returns whether it holds escapes.
     fn string(&mut self) -> Result<bool> {
-        let start = self.inp.offset();
         self.scratch.clear();
-        self.take(b'"');
-        let mut escaped = false;
-        loop {
-            let run = self.inp.window();
-            let n = run.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(run.len());
-            self.scratch.extend_from_slice(run.get(..n).unwrap_or(&[]));
-            self.inp.pos += n;
-            if self.scratch.len() > self.max_token {
-                return Err(self.too_large(start));
-            }
-            match self.inp.peek() {
-                None => return err(start, "unterminated string"),
-                Some(b'"') => {
-                    self.take(b'"');
-                    break;
-                }
-                Some(b'\\') => {
-                    escaped = true;
-                    self.take(b'\\');
-                    match self.inp.peek() {
-                        Some(c @ (b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')) => self.take(c),
-                        Some(b'u') => {
-                            let at = self.inp.offset();
-                            self.take(b'u');
-                            for _ in 0..4 {
-                                match self.inp.peek() {
-                                    Some(h) if h.is_ascii_hexdigit() => self.take(h),
-                                    _ => return err(at, "invalid \\u escape: expected 4 hex digits"),
-                                }
-                            }
-                        }
-                        _ => return err(self.inp.offset(), "invalid escape in string"),
-                    }
-                }
-                Some(b) if b < 0x20 => {
-                    return err(self.inp.offset(), "control character in string: escape it");
-                }
-                // A window boundary: keep scanning.
-                Some(_) => {}
-            }
-        }
-        let inner = self.scratch.get(1..self.scratch.len() - 1).unwrap_or(&[]);
-        if !inner.is_ascii()
-            && let Err(e) = std::str::from_utf8(inner)
-        {
-            return err(start + 1 + e.valid_up_to(), "invalid UTF-8 in string");
-        }
-        Ok(escaped)
+        self.inp.string(&mut self.scratch, self.max_token)
     }
 
-    /// Decodes the string in `scratch`.
-    fn decode(&self, escaped: bool, start: usize) -> Result<String> {
-        let raw = &self.scratch;
-        if !escaped {
-            let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or(&[]);
-            return Ok(std::str::from_utf8(inner).unwrap_or_default().to_owned());
-        }
-        serde_json::from_slice::<String>(raw).map_err(|_| Error::Malformed {
-            offset: start,
-            reason: "string holds an unpaired surrogate escape",
-        })
-    }
-
-    fn emit_string(&mut self, escaped: bool) -> Result<()> {
-        if !self.m.has_detectors() {
-            self.out.extend_from_slice(&self.scratch);
+    /// Runs the detectors over the string token written to `out` from `at` on, replacing it
+    /// when they find something.
+    fn emit_string(&mut self, at: usize, escaped: bool) -> Result<()> {
+        let token = self.out.get(at..).unwrap_or(&[]);
+        let inner = token.get(1..token.len().saturating_sub(1)).unwrap_or(&[]);
+        if !self.m.has_detectors() || (!escaped && !self.m.may_detect(inner)) {
             return Ok(());
         }
-        let path = &self.path;
-        let p = || render(path);
+        // The token moves to `scratch`, to be written back masked or as it was.
+        self.scratch.clear();
+        self.scratch.extend_from_slice(token);
+        self.out.truncate(at);
+        let (path, rendered) = (&self.path, &mut self.rendered);
+        let mut p = || rendered.render(path);
         let mut found = 0u64;
         let sink = &mut *self.on_masked;
         let mut count = |e: ReportEntry| {
@@ -618,14 +645,14 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         };
         let inner = self.scratch.get(1..self.scratch.len().saturating_sub(1)).unwrap_or(&[]);
         let masked = match (escaped, std::str::from_utf8(inner)) {
-            (false, Ok(text)) => self.m.mask_detected(text, &p, &mut count),
+            (false, Ok(text)) => self.m.mask_detected(text, &mut p, &mut count),
             _ => {
                 // Offsets of escapes were checked by `string`; only lone surrogates fail here.
                 let text = serde_json::from_slice::<String>(&self.scratch).map_err(|_| Error::Malformed {
                     offset: self.inp.offset().saturating_sub(self.scratch.len()),
                     reason: "string holds an unpaired surrogate escape",
                 })?;
-                self.m.mask_detected(&text, &p, &mut count)
+                self.m.mask_detected(&text, &mut p, &mut count)
             }
         };
         self.masked += found;
@@ -636,8 +663,9 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         Ok(())
     }
 
-    /// Reads the value at a selected location; returns its replacement (`None` = remove).
-    fn selected(&mut self, op: &Operator) -> Result<Option<Vec<u8>>> {
+    /// Reads the value at a selected location and writes its replacement (JSON) to `rep`;
+    /// `false` = remove the member.
+    fn selected(&mut self, op: &Operator) -> Result<bool> {
         // Nested containers reuse `head` and `pending`: keep this member's.
         let head = std::mem::take(&mut self.head);
         let pending = std::mem::take(&mut self.pending);
@@ -647,20 +675,29 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         result
     }
 
-    fn selected_inner(&mut self, op: &Operator) -> Result<Option<Vec<u8>>> {
+    fn selected_inner(&mut self, op: &Operator) -> Result<bool> {
         let start = self.inp.offset();
-        let text = match self.inp.peek() {
+        self.rep.clear();
+        let kept = match self.inp.peek() {
             Some(b'"') => {
                 let escaped = self.string()?;
-                self.decode(escaped, start)?
+                // Escapes are decoded even when the text is not used: a lone surrogate is an error.
+                let text = if escaped || op.uses_text() {
+                    decode(&self.scratch, escaped, start)?
+                } else {
+                    Cow::Borrowed("")
+                };
+                replace(self.m, op, &text, &mut self.replaced, &mut self.rep)
             }
             Some(b'n') => {
                 self.value(Mode::Skip)?;
-                return Ok((*op != Operator::Remove).then(|| b"null".to_vec()));
+                self.rep.extend_from_slice(b"null");
+                *op != Operator::Remove
             }
             Some(b'{' | b'[') if *op != Operator::Pseudonym => {
                 self.value(Mode::Skip)?;
-                return Ok((*op != Operator::Remove).then(|| json_string(REDACTED)));
+                push_json_string(&mut self.rep, REDACTED);
+                *op != Operator::Remove
             }
             _ => {
                 // Numbers, booleans, and containers under the pseudonym operator: their text.
@@ -676,11 +713,13 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
                 if raw.len() > self.max_token {
                     return Err(self.too_large(start));
                 }
-                String::from_utf8(raw)
-                    .map_err(|_| Error::Malformed { offset: start, reason: "invalid UTF-8" })?
+                let text = String::from_utf8(raw)
+                    .map_err(|_| Error::Malformed { offset: start, reason: "invalid UTF-8" })?;
+                replace(self.m, op, &text, &mut self.replaced, &mut self.rep)
             }
         };
-        Ok(self.m.apply(op, &text, REDACTED).map(|r| json_string(&r)))
+        self.rep_peak = self.rep_peak.max(self.rep.capacity() + self.replaced.capacity());
+        Ok(kept)
     }
 
     /// Reads an object key into `head` (and the path, in masking mode).
@@ -689,21 +728,21 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         if self.inp.peek() != Some(b'"') {
             return err(start, "expected a string key");
         }
-        let escaped = self.string()?;
+        // The key token goes to `head` (`key_at..key_end`), or to `scratch` when skipping.
+        let key_at = self.head.len();
+        let escaped = if mode == Mode::Skip {
+            self.string()?
+        } else {
+            self.inp.string(&mut self.head, self.max_token)?
+        };
+        let key_end = self.head.len();
         let keep_ws = matches!(mode, Mode::Emit | Mode::Raw);
-        if mode != Mode::Skip {
-            self.head.extend_from_slice(&self.scratch);
-        }
-        let seg = match (mode, escaped) {
-            (Mode::Emit, true) => Seg::Key(self.decode(escaped, start)?),
-            (Mode::Emit, false) => {
-                let mut key = self.spare.pop().unwrap_or_default();
-                key.clear();
-                let inner = self.scratch.get(1..self.scratch.len().saturating_sub(1)).unwrap_or(&[]);
-                key.push_str(std::str::from_utf8(inner).unwrap_or_default());
-                Seg::Key(key)
+        // An escaped key is decoded now, so a bad escape is reported before what follows it.
+        let decoded = match (mode, escaped) {
+            (Mode::Emit, true) => {
+                Some(decode(self.head.get(key_at..key_end).unwrap_or(&[]), escaped, start)?.into_owned())
             }
-            _ => Seg::Index(index),
+            _ => None,
         };
         self.ws(if keep_ws { Hold::Head } else { Hold::Drop })?;
         if self.inp.peek() != Some(b':') {
@@ -717,7 +756,19 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         if self.head.len() > self.max_token {
             return Err(self.too_large(start));
         }
-        self.push_seg(seg, start)
+        match (mode, decoded) {
+            (Mode::Emit, Some(key)) => {
+                self.check_path(key.len(), start)?;
+                self.path.push_key(key.as_bytes());
+            }
+            (Mode::Emit, None) => {
+                let inner = self.head.get(key_at + 1..key_end.saturating_sub(1)).unwrap_or(&[]);
+                self.check_path(inner.len(), start)?;
+                self.path.push_key(inner);
+            }
+            _ => self.path.push_index(index),
+        }
+        Ok(())
     }
 
     /// An object (`close` = `}`) or an array (`close` = `]`); the cursor is on the opening byte.
@@ -747,26 +798,26 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         let mut wrote_any = false;
         let mut index = 0usize;
         loop {
-            let at = self.inp.offset();
             if is_object {
                 self.key(mode, index)?;
             } else {
-                self.push_seg(Seg::Index(index), at)?;
+                self.path.push_index(index);
             }
-            // `None` = removed; `Some(None)` = the value as `child` writes it; `Some(Some(r))` = r.
+            // `None` = removed; `Some(false)` = the value as `child` writes it; `Some(true)` =
+            // its replacement, in `rep`.
             let action = if mode == Mode::Emit { self.m.action(&self.path) } else { Action::Keep };
             let written = match action {
-                Action::Keep => Some(None),
+                Action::Keep => Some(false),
                 Action::Apply(op, rule) => {
-                    let rep = self.selected(op)?;
+                    let kept = self.selected(op)?;
                     self.report(rule);
-                    rep.map(Some)
+                    kept.then_some(true)
                 }
             };
-            if let Some(rep) = written {
+            if let Some(replaced) = written {
                 if writes {
                     if wrote_any {
-                        if keep_ws {
+                        if keep_ws && !self.pending.is_empty() {
                             self.out.extend_from_slice(&self.pending);
                         }
                         self.out.push(b',');
@@ -774,9 +825,9 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
                     self.out.extend_from_slice(&self.head);
                     wrote_any = true;
                 }
-                match rep {
-                    Some(rep) => self.out.extend_from_slice(&rep),
-                    None => {
+                match replaced {
+                    true => self.out.extend_from_slice(&self.rep),
+                    false => {
                         if mode == Mode::TopKeys {
                             self.out.extend_from_slice(format!("\"{STEP_PLACEHOLDER}\"").as_bytes());
                         }
@@ -807,7 +858,7 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
             }
             Some(c) if c == close => {
                 self.inp.bump();
-                if keep_ws {
+                if keep_ws && !self.pending.is_empty() {
                     self.out.extend_from_slice(&self.pending);
                 }
                 if writes {
@@ -823,13 +874,51 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
     }
 }
 
-fn json_string(s: &str) -> Vec<u8> {
-    let mut v = Vec::with_capacity(s.len() + 2);
-    push_json_string(&mut v, s);
-    v
+/// The bytes that end a run of plain string content: `"`, `\\` and control characters.
+#[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index fails the build
+static ENDS_PLAIN_RUN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// Decodes a JSON string token (quotes included) that [`Pass::string`] validated.
+fn decode(raw: &[u8], escaped: bool, start: usize) -> Result<Cow<'_, str>> {
+    if !escaped {
+        let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or(&[]);
+        return Ok(std::str::from_utf8(inner).map_or_else(|_| String::from_utf8_lossy(inner), Cow::Borrowed));
+    }
+    serde_json::from_slice::<String>(raw)
+        .map(Cow::Owned)
+        .map_err(|_| Error::Malformed { offset: start, reason: "string holds an unpaired surrogate escape" })
 }
 
+/// Writes the JSON replacement of a selected value's `text` to `rep` (`replaced` is scratch);
+/// `false` = remove.
+fn replace(m: &Masker, op: &Operator, text: &str, replaced: &mut String, rep: &mut Vec<u8>) -> bool {
+    replaced.clear();
+    let kept = m.apply_into(op, text, REDACTED, replaced);
+    if kept {
+        push_json_string(rep, replaced);
+    }
+    kept
+}
+
+/// Appends `s` as a JSON string, escaped exactly as serde_json escapes it.
 pub(crate) fn push_json_string(out: &mut Vec<u8>, s: &str) {
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // serde_json's string escaping never fails on a Vec.
     let _ = serde_json::to_writer(out, s);
 }

@@ -50,12 +50,12 @@ impl Masker {
             if !eof && inside_private_key(text) {
                 continue;
             }
-            let p = || "$".to_owned();
+            let mut p = || "$".to_owned();
             let mut count = |e: ReportEntry| {
                 stats.masked += 1;
                 on_masked(e);
             };
-            let masked = self.mask_detected(text, &p, &mut count);
+            let masked = self.mask_detected(text, &mut p, &mut count);
             let bytes = masked.as_ref().map_or(held.as_slice(), |m| m.as_bytes());
             writer.write_all(bytes).map_err(|e| Error::Io(e.to_string()))?;
             stats.bytes_out += bytes.len() as u64;
