@@ -81,7 +81,6 @@ impl FieldRules {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::path::Seg;
 
     fn rules(patterns: &[&str]) -> FieldRules {
         FieldRules::new(
@@ -96,11 +95,7 @@ mod tests {
         )
     }
 
-    fn path(segs: &[&str]) -> Vec<Seg> {
-        segs.iter()
-            .map(|s| s.parse::<usize>().map(Seg::Index).unwrap_or_else(|_| Seg::Key((*s).to_owned())))
-            .collect()
-    }
+    use crate::path::tests::p as path;
 
     #[test]
     fn first_matching_rule_wins_across_literal_and_wild_rules() {

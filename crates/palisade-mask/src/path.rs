@@ -385,11 +385,13 @@ fn seg_matches(pat: &Pat, seg: SegRef<'_>) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn p(segs: &[&str]) -> Vec<Seg> {
+    /// A path from its parts: numbers are indexes, the rest keys. (Shared with other modules'
+    /// tests.)
+    pub(crate) fn p(segs: &[&str]) -> Vec<Seg> {
         segs.iter()
             .map(|s| s.parse::<usize>().map(Seg::Index).unwrap_or_else(|_| Seg::Key((*s).to_owned())))
             .collect()
