@@ -37,6 +37,34 @@ fn bench_args(md: &std::path::Path) -> Vec<String> {
     .collect()
 }
 
+/// `saml verify --json` of a python3-saml fixture: its IdP's metadata (written into `dir`), its
+/// SP, and the ACS URL, request id and time the fixture was issued for.
+fn python3_saml_args(dir: &std::path::Path, acs: &str, request_id: &str, now: &str) -> Vec<String> {
+    let md = metadata_for(
+        dir,
+        "http://idp.example.com/",
+        &format!("{SHARED}/python3-saml/idp_cert_settings1.pem"),
+    );
+    [
+        "saml",
+        "verify",
+        "--idp-metadata",
+        md.to_str().unwrap(),
+        "--sp-entity-id",
+        "http://stuff.com/endpoints/metadata.php",
+        "--acs-url",
+        acs,
+        "--request-id",
+        request_id,
+        "--now",
+        now,
+        "--json",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
 #[test]
 fn verify_accepts_xmlsec1_signed_response_from_file_and_base64() {
     let dir = tempfile::tempdir().unwrap();
@@ -114,34 +142,20 @@ fn verify_rejects_with_code_and_exit_1() {
 #[test]
 fn verify_peer_fixture_needs_legacy_opt_ins() {
     let dir = tempfile::tempdir().unwrap();
-    let md = metadata_for(
+    let base = python3_saml_args(
         dir.path(),
-        "http://idp.example.com/",
-        &format!("{SHARED}/python3-saml/idp_cert_settings1.pem"),
-    );
-    let base = [
-        "saml",
-        "verify",
-        "--idp-metadata",
-        md.to_str().unwrap(),
-        "--sp-entity-id",
-        "http://stuff.com/endpoints/metadata.php",
-        "--acs-url",
         "https://pitbulk.no-ip.org/newonelogin/demo1/index.php?acs",
-        "--request-id",
         "ONELOGIN_5fe9d6e499b2f0913206aab3f7191729049bb807",
-        "--now",
         "2014-02-19T01:37:02Z",
-        "--json",
-    ];
+    );
     let file = format!("{SHARED}/python3-saml/responses__valid_response.xml");
-    let out = Command::cargo_bin("palisade").unwrap().args(base).arg(&file).output().unwrap();
+    let out = Command::cargo_bin("palisade").unwrap().args(&base).arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["code"], "signature.algorithm");
     let out = Command::cargo_bin("palisade")
         .unwrap()
-        .args(base)
+        .args(&base)
         .args(["--allow-sha1", "--allow-weak-keys", &file])
         .output()
         .unwrap();
@@ -150,7 +164,7 @@ fn verify_peer_fixture_needs_legacy_opt_ins() {
     let unsigned = format!("{SHARED}/python3-saml/responses__invalids__no_signature.xml");
     let out = Command::cargo_bin("palisade")
         .unwrap()
-        .args(base)
+        .args(&base)
         .args(["--allow-sha1", "--allow-weak-keys", &unsigned])
         .output()
         .unwrap();
@@ -160,39 +174,21 @@ fn verify_peer_fixture_needs_legacy_opt_ins() {
 #[test]
 fn verify_encrypted_peer_fixture_with_weak_sp_key_opt_in() {
     let dir = tempfile::tempdir().unwrap();
-    let md = metadata_for(
-        dir.path(),
-        "http://idp.example.com/",
-        &format!("{SHARED}/python3-saml/idp_cert_settings1.pem"),
-    );
     let key = format!("{SHARED}/python3-saml/sp_key_settings8.pem");
     let file = format!("{SHARED}/python3-saml/responses__signed_encrypted_assertion.xml");
-    let base = [
-        "saml",
-        "verify",
-        "--idp-metadata",
-        md.to_str().unwrap(),
-        "--sp-entity-id",
-        "http://stuff.com/endpoints/metadata.php",
-        "--acs-url",
+    let mut base = python3_saml_args(
+        dir.path(),
         "http://stuff.com/endpoints/endpoints/acs.php",
-        "--request-id",
         "ONELOGIN_f29234e72aca6ed5cc02112d21a382191cc79f6f",
-        "--now",
         "2014-03-30T20:39:20Z",
-        "--allow-sha1",
-        "--allow-weak-keys",
-        "--allow-rsa1-5",
-        "--sp-key",
-        &key,
-        "--json",
-    ];
+    );
+    base.extend(["--allow-sha1", "--allow-weak-keys", "--allow-rsa1-5", "--sp-key", &key].map(str::to_owned));
     // The SP key is RSA-1024: refused (usage error) unless explicitly allowed.
-    let out = Command::cargo_bin("palisade").unwrap().args(base).arg(&file).output().unwrap();
+    let out = Command::cargo_bin("palisade").unwrap().args(&base).arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     let out = Command::cargo_bin("palisade")
         .unwrap()
-        .args(base)
+        .args(&base)
         .args(["--allow-weak-sp-key", &file])
         .output()
         .unwrap();
