@@ -23,7 +23,8 @@ pub struct Args {
     /// The tenant's pseudonym key (raw bytes of the file, at least 16), for the pseudonym operator.
     #[arg(long, value_name = "F")]
     key_file: Option<PathBuf>,
-    /// Treat the input as plain text (log lines) and mask it with the detectors.
+    /// Treat the input as plain text (log lines): mask what the detectors find and values
+    /// named by a sensitive key (`password=…`, `Authorization: …`).
     #[arg(long)]
     text: bool,
     /// Print what was masked (paths and rule names, as JSON) on stderr; stdout keeps only the

@@ -69,12 +69,20 @@ fn text_mode_and_policy_file_with_pseudonyms() {
 
     let out = palisade()
         .args(["mask", "--policy", "default", "--text"])
-        .write_stdin("GET / Authorization: Bearer abcdef0123456789abcdef ip=10.0.0.1\n")
+        .write_stdin(concat!(
+            "GET / auth Bearer abcdef0123456789abcdef ip=10.0.0.1\n",
+            "Authorization: Bearer short\n",
+            "retry db.password=hunter2 user=jo\n"
+        ))
         .assert()
         .success();
     assert_eq!(
         String::from_utf8(out.get_output().stdout.clone()).unwrap(),
-        "GET / Authorization: Bearer [REDACTED:auth_credential] ip=10.0.0.1\n"
+        concat!(
+            "GET / auth Bearer [REDACTED:auth_credential] ip=10.0.0.1\n",
+            "Authorization: [REDACTED]\n",
+            "retry db.password=[REDACTED] user=jo\n"
+        )
     );
 }
 

@@ -29,6 +29,7 @@ pub mod detect;
 mod error;
 mod fields;
 mod masker;
+mod named;
 mod names;
 pub mod path;
 pub mod policy;

@@ -6,8 +6,11 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::Sha256;
 
+use std::ops::Range;
+
 use crate::detect::{self, DetectorKind};
 use crate::fields::{CompiledRule, FieldRules};
+use crate::named;
 use crate::names::{NamePattern, normalize};
 use crate::path::{Location, PathPattern, Seg, SegRef, render};
 use crate::policy::{DEFAULT_FIELD_NAMES, Keep, Operator, Policy, WholeStep};
@@ -80,6 +83,15 @@ pub struct Masker {
     detectors: Vec<DetectorKind>,
     detector_ops: Vec<Operator>,
     key: Option<PseudonymKey>,
+}
+
+/// What found a span of text.
+#[derive(Clone, Copy)]
+enum Found {
+    /// The detector at this index of `Masker::detectors`.
+    Detector(usize),
+    /// The field-name pattern at this index of `Masker::names`.
+    Name(usize),
 }
 
 /// What to do at one member / element.
@@ -224,19 +236,71 @@ impl Masker {
         if spans.is_empty() {
             return None;
         }
+        Some(self.mask_spans(text, spans.into_iter().map(|(r, i)| (r, Found::Detector(i))), path, report))
+    }
+
+    /// Masks a text line: detected spans, and values named by a field-name pattern
+    /// (`password=…`, `Authorization: …`, see [`crate::named`]); `None` when nothing was found.
+    pub(crate) fn mask_line(
+        &self,
+        text: &str,
+        path: &mut dyn FnMut() -> String,
+        report: &mut dyn FnMut(ReportEntry),
+    ) -> Option<String> {
+        let named = named::find(text, &self.names);
+        if named.is_empty() {
+            return self.mask_detected(text, path, report);
+        }
+        let mut spans: Vec<(Range<usize>, Found)> =
+            named.into_iter().map(|(r, i)| (r, Found::Name(i))).collect();
+        if !self.detectors.is_empty() {
+            spans.extend(
+                detect::scan(text, &self.detectors).into_iter().map(|(r, i)| (r, Found::Detector(i))),
+            );
+        }
+        // Earliest start first (the longer span on a tie); overlapping spans merge into the
+        // first one, widened, so nothing of either survives.
+        spans.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(b.0.end.cmp(&a.0.end)));
+        let mut merged: Vec<(Range<usize>, Found)> = Vec::with_capacity(spans.len());
+        for (range, found) in spans {
+            match merged.last_mut() {
+                Some(last) if range.start < last.0.end => last.0.end = last.0.end.max(range.end),
+                _ => merged.push((range, found)),
+            }
+        }
+        Some(self.mask_spans(text, merged.into_iter(), path, report))
+    }
+
+    /// Replaces each span (in order, not overlapping) with its operator's output.
+    fn mask_spans(
+        &self,
+        text: &str,
+        spans: impl Iterator<Item = (Range<usize>, Found)>,
+        path: &mut dyn FnMut() -> String,
+        report: &mut dyn FnMut(ReportEntry),
+    ) -> String {
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
-        for (range, idx) in spans {
-            let kind = self.detectors.get(idx).copied().unwrap_or(DetectorKind::Card);
-            let op = self.detector_ops.get(idx).unwrap_or(&Operator::Redact);
+        for (range, found) in spans {
             out.push_str(text.get(last..range.start).unwrap_or(""));
-            let found = text.get(range.clone()).unwrap_or("");
-            self.apply_into(op, found, kind.placeholder(), &mut out);
+            let value = text.get(range.clone()).unwrap_or("");
+            let rule = match found {
+                Found::Detector(idx) => {
+                    let kind = self.detectors.get(idx).copied().unwrap_or(DetectorKind::Card);
+                    let op = self.detector_ops.get(idx).unwrap_or(&Operator::Redact);
+                    self.apply_into(op, value, kind.placeholder(), &mut out);
+                    kind.rule().to_owned()
+                }
+                Found::Name(idx) => {
+                    self.apply_into(&self.names_op, value, REDACTED, &mut out);
+                    self.names.get(idx).map_or_else(|| "name".to_owned(), |p| format!("name:{}", p.source()))
+                }
+            };
             last = range.end;
-            report(ReportEntry { path: path(), rule: kind.rule().to_owned() });
+            report(ReportEntry { path: path(), rule });
         }
         out.push_str(text.get(last..).unwrap_or(""));
-        Some(out)
+        out
     }
 
     /// Masks a JSON value (whole-step placeholder, field rules, detectors on strings).
@@ -347,13 +411,21 @@ impl Masker {
         }
     }
 
-    /// Masks a plain-text line (log line) with the detectors.
+    /// Masks plain text (log lines): values the detectors find, and values named by a
+    /// field-name pattern (`password=hunter2`, `"api_key": "…"`, a whole `Authorization: …`
+    /// header line). The rules for where a named value ends are in the crate README.
+    ///
+    /// ```
+    /// let masker = palisade_mask::Masker::builtin();
+    /// let (out, report) = masker.mask_text("retry user=jo password=hunter2 mail jo@example.com");
+    /// assert_eq!(out.as_inner(), "retry user=jo password=[REDACTED] mail [REDACTED:email]");
+    /// assert_eq!(report.masked[0].rule, "name:*password*");
+    /// ```
     pub fn mask_text(&self, text: &str) -> (Masked<String>, Report) {
         let mut report = Report::default();
         let mut p = || "$".to_owned();
-        let out = self
-            .mask_detected(text, &mut p, &mut |e| report.masked.push(e))
-            .unwrap_or_else(|| text.to_owned());
+        let out =
+            self.mask_line(text, &mut p, &mut |e| report.masked.push(e)).unwrap_or_else(|| text.to_owned());
         (Masked(out), report)
     }
 

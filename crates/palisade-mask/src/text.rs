@@ -6,7 +6,8 @@ use crate::masker::ReportEntry;
 use crate::{Error, Masker, Result, StreamLimits, StreamStats};
 
 impl Masker {
-    /// Masks text (log lines) from `input` to `output` with the detectors, a line at a time, so
+    /// Masks text (log lines) from `input` to `output` as [`Masker::mask_text`] does (detectors
+    /// and named values), a line at a time, so
     /// memory is bounded by `limits` (a line longer than `max_token_bytes` fails with
     /// [`Error::TooLarge`]). A line opening a PEM private-key block is held with the following
     /// lines until the block's END line (or the end of the input), so the whole block is masked.
@@ -55,7 +56,7 @@ impl Masker {
                 stats.masked += 1;
                 on_masked(e);
             };
-            let masked = self.mask_detected(text, &mut p, &mut count);
+            let masked = self.mask_line(text, &mut p, &mut count);
             let bytes = masked.as_ref().map_or(held.as_slice(), |m| m.as_bytes());
             writer.write_all(bytes).map_err(|e| Error::Io(e.to_string()))?;
             stats.bytes_out += bytes.len() as u64;

@@ -166,6 +166,30 @@ proptest! {
     }
 
     #[test]
+    fn named_values_in_text_never_survive(prefix in "[ -~]{0,30}", suffix in "[ -~]{0,30}",
+                                          key in prop::sample::select(vec!["password", "DB_PASSWORD", "api-key",
+                                              "access_token", "clientSecret", "Authorization", "x.cookie"]),
+                                          form in 0usize..6, secret in "[a-z0-9]{8,12}") {
+        let named = match form {
+            0 => format!("{key}={secret}"),
+            1 => format!("{key}: {secret}"),
+            2 => format!("\"{key}\":\"{secret}\""),
+            3 => format!("{key} = '{secret}'"),
+            4 => format!("{key}=>\"x\\\"{secret}\""),
+            _ => format!("{key}: Bearer {secret}"),
+        };
+        let m = Masker::builtin();
+        let line = format!("{prefix} {named}{}{suffix}", if form == 0 { " " } else { "" });
+        let once = m.mask_text(&line).0.into_inner();
+        prop_assert!(!once.contains(&secret), "{} -> {}", line, once);
+        prop_assert_eq!(m.mask_text(&once).0.into_inner(), once.clone());
+        // At the start of a line, the header form takes the rest of the line.
+        let header = format!("{named}{suffix}\nnext");
+        let out = m.mask_text(&header).0.into_inner();
+        prop_assert!(!out.contains(&secret) && out.ends_with("\nnext"), "{} -> {}", header, out);
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64), sizes in chunk_sizes()) {
         let ok = mask_streamed(&masker(), &bytes, &sizes).is_ok();
         prop_assert_eq!(ok, serde_accepts(&bytes));
