@@ -154,15 +154,13 @@ impl Masker {
         }
     }
 
-    pub(crate) fn has_detectors(&self) -> bool {
-        !self.detectors.is_empty()
-    }
-
-    /// Whether a detector could find something in `text` (cheap checks on the bytes of
-    /// unescaped text; `false` means [`Masker::mask_detected`] would find nothing).
+    /// Whether [`Masker::mask_line`] could find something in a string: cheap checks on its raw
+    /// bytes. A string with escapes is always looked at (its text is known only once decoded).
     #[inline]
-    pub(crate) fn may_detect(&self, text: &[u8]) -> bool {
-        self.detectors.iter().any(|d| d.may_match(text))
+    pub(crate) fn may_mask_string(&self, raw: &[u8], escaped: bool) -> bool {
+        let detect =
+            !self.detectors.is_empty() && (escaped || self.detectors.iter().any(|d| d.may_match(raw)));
+        detect || (!self.names.is_empty() && (escaped || named::may_match(raw, &self.names)))
     }
 
     pub(crate) fn whole_step_keep(&self) -> Option<Keep> {
@@ -239,8 +237,9 @@ impl Masker {
         Some(self.mask_spans(text, spans.into_iter().map(|(r, i)| (r, Found::Detector(i))), path, report))
     }
 
-    /// Masks a text line: detected spans, and values named by a field-name pattern
-    /// (`password=…`, `Authorization: …`, see [`crate::named`]); `None` when nothing was found.
+    /// Masks text (a log line, a JSON string, a header value): detected spans, and values named
+    /// by a field-name pattern (`password=…`, `Authorization: …`, see [`crate::named`]); `None`
+    /// when nothing was found.
     pub(crate) fn mask_line(
         &self,
         text: &str,
@@ -379,7 +378,7 @@ impl Masker {
             }
             Value::String(s) => {
                 let mut p = || render(path);
-                if let Some(m) = self.mask_detected(s, &mut p, &mut |e| report.masked.push(e)) {
+                if let Some(m) = self.mask_line(s, &mut p, &mut |e| report.masked.push(e)) {
                     *s = m;
                 }
             }
@@ -455,7 +454,7 @@ impl Masker {
                 Action::Keep => {
                     let mut p = || name.to_owned();
                     let v = self
-                        .mask_detected(value, &mut p, &mut |e| report.masked.push(e))
+                        .mask_line(value, &mut p, &mut |e| report.masked.push(e))
                         .unwrap_or_else(|| value.to_owned());
                     out.push((name.to_owned(), v));
                 }
@@ -644,5 +643,27 @@ mod tests {
         assert_eq!(r.masked.len(), 3);
         let (t, _) = m.mask_text("login jane@example.com ssn 123-45-6789 ok");
         assert_eq!(t.as_inner(), "login [REDACTED:email] ssn [REDACTED:us_ssn] ok");
+    }
+
+    #[test]
+    fn named_values_in_strings_and_header_values() {
+        let m = Masker::builtin();
+        let doc = serde_json::json!({"msg": "retry with password=hunter2 for jo@example.com", "at": "10:00"});
+        let (v, r) = m.mask_value(doc.clone());
+        assert_eq!(v.as_inner()["msg"], "retry with password=[REDACTED] for [REDACTED:email]");
+        assert_eq!(v.as_inner()["at"], "10:00");
+        let rules: Vec<&str> = r.masked.iter().map(|e| e.rule.as_str()).collect();
+        assert_eq!(rules, ["name:*password*", "detector:email"]);
+        assert!(r.masked.iter().all(|e| e.path == "$.msg"));
+        let mut streamed = Vec::new();
+        m.mask_json(doc.to_string().as_bytes(), &mut streamed).unwrap();
+        assert_eq!(serde_json::from_slice::<Value>(&streamed).unwrap(), *v.as_inner());
+
+        let (h, _) = m.mask_headers([("Location", "https://app.test/cb?access_token=abc&state=1")]);
+        assert_eq!(h.into_inner()[0].1, "https://app.test/cb?access_token=[REDACTED]&state=1");
+        // A policy without field-name patterns leaves named values to the detectors.
+        let p: Policy = serde_json::from_str(r#"{"field_names": {"defaults": false}}"#).unwrap();
+        let (t, _) = Masker::new(p, None).unwrap().mask_text("password=hunter2");
+        assert_eq!(t.as_inner(), "password=hunter2");
     }
 }

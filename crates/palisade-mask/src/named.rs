@@ -33,19 +33,22 @@ fn key_regex() -> Option<&'static Regex> {
 
 /// Whether `text` could hold a named value (it has a separator and the policy has names).
 #[inline]
-pub(crate) fn may_match(text: &str, names: &[NamePattern]) -> bool {
-    !names.is_empty() && text.bytes().any(|b| b == b'=' || b == b':')
+pub(crate) fn may_match(text: &[u8], names: &[NamePattern]) -> bool {
+    !names.is_empty() && text.iter().any(|&b| b == b'=' || b == b':')
 }
 
 /// The named values in `text`, in order, each with the index of the first pattern its key matches.
 pub(crate) fn find(text: &str, names: &[NamePattern]) -> Vec<(Range<usize>, usize)> {
     let mut out = Vec::new();
-    if !may_match(text, names) {
+    if !may_match(text.as_bytes(), names) {
         return out;
     }
     let Some(rx) = key_regex() else { return out };
-    for c in rx.captures_iter(text) {
-        let (Some(whole), Some(key), Some(sep)) = (c.get(0), c.get(1), c.get(3)) else { continue };
+    let mut pos = 0;
+    while let Some(c) = rx.captures_at(text, pos) {
+        let (Some(whole), Some(key), Some(sep)) = (c.get(0), c.get(1), c.get(3)) else { break };
+        // Every match holds at least a key and a separator, so the search moves on.
+        pos = whole.end();
         let key_quoted = c.get(2).is_some_and(|q| !q.is_empty());
         let normalized = normalize(key.as_str());
         let Some(pattern) = names.iter().position(|p| p.matches_normalized(&normalized)) else {
@@ -53,6 +56,10 @@ pub(crate) fn find(text: &str, names: &[NamePattern]) -> Vec<(Range<usize>, usiz
         };
         let header_form = sep.as_str() == ":" && !key_quoted && at_line_start(text, key.start());
         if let Some(span) = value_span(text, whole.end(), header_form) {
+            // What looks like a key inside a masked value is part of the value: the search
+            // resumes after it (otherwise a quote inside it could start a second, overlapping
+            // value and masking twice would not give the same text).
+            pos = pos.max(span.end);
             out.push((span, pattern));
         }
     }
@@ -148,6 +155,15 @@ mod tests {
         assert_eq!(values("Authorization: Bearer abc\r\n"), ["Bearer abc"]);
         assert_eq!(values("  Cookie: a=1; b=2  \nnext: line"), ["a=1; b=2"]);
         assert_eq!(values("X-Api-Key:k\nAccept: */*"), ["k"]);
+    }
+
+    #[test]
+    fn keys_inside_a_masked_value_are_part_of_it() {
+        // Found by the mask_text fuzz target: the second key's quote used to open a value that
+        // overlapped the first one and closed inside a third.
+        let text = "Authorization:'bear Authorization:\"B /er '00 Authorization:\"Bea 00";
+        assert_eq!(values(text), ["bear Authorization:\"B /er ", "Bea 00"]);
+        assert_eq!(values("token='a secret=b' secret=c"), ["a secret=b", "c"]);
     }
 
     #[test]

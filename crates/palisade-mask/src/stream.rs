@@ -623,12 +623,12 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         self.inp.string(&mut self.scratch, self.max_token)
     }
 
-    /// Runs the detectors over the string token written to `out` from `at` on, replacing it
-    /// when they find something.
+    /// Runs the detectors and the named-value search over the string token written to `out`
+    /// from `at` on, replacing it when they find something.
     fn emit_string(&mut self, at: usize, escaped: bool) -> Result<()> {
         let token = self.out.get(at..).unwrap_or(&[]);
         let inner = token.get(1..token.len().saturating_sub(1)).unwrap_or(&[]);
-        if !self.m.has_detectors() || (!escaped && !self.m.may_detect(inner)) {
+        if !self.m.may_mask_string(inner, escaped) {
             return Ok(());
         }
         // The token moves to `scratch`, to be written back masked or as it was.
@@ -645,14 +645,14 @@ impl<'a, R: Read, W: Write> Pass<'a, R, W> {
         };
         let inner = self.scratch.get(1..self.scratch.len().saturating_sub(1)).unwrap_or(&[]);
         let masked = match (escaped, std::str::from_utf8(inner)) {
-            (false, Ok(text)) => self.m.mask_detected(text, &mut p, &mut count),
+            (false, Ok(text)) => self.m.mask_line(text, &mut p, &mut count),
             _ => {
                 // Offsets of escapes were checked by `string`; only lone surrogates fail here.
                 let text = serde_json::from_slice::<String>(&self.scratch).map_err(|_| Error::Malformed {
                     offset: self.inp.offset().saturating_sub(self.scratch.len()),
                     reason: "string holds an unpaired surrogate escape",
                 })?;
-                self.m.mask_detected(&text, &mut p, &mut count)
+                self.m.mask_line(&text, &mut p, &mut count)
             }
         };
         self.masked += found;

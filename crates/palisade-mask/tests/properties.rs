@@ -109,7 +109,8 @@ proptest! {
         let email = format!("{user}.{secret}@example.com");
         let mut v = json!({"payload": base, "credentials": {"apiKey": secret.clone()},
             "items": [{"card": "4111111111111111"}], "gone": secret.clone(),
-            "note": format!("write to {email} please")});
+            "note": format!("write to {email} please"),
+            "log": format!("retry db_password={secret}, then 'Authorization': 'Bearer {secret}'")});
         v["payload"] = json!([v["payload"].take(), {"password": secret.clone()}]);
         let mut text = serde_json::to_string(&v).unwrap();
         if escape {
@@ -151,7 +152,8 @@ proptest! {
 
     #[test]
     fn value_and_stream_modes_agree(v in doc(), secret in "[a-z]{8}", sizes in chunk_sizes()) {
-        let v = json!({"a": v, "token": secret, "m": format!("{secret}@example.org")});
+        let v = json!({"a": v, "token": secret, "m": format!("{secret}@example.org"),
+                       "log": format!("GET /cb?access_token={secret}&x=1")});
         let (masked, _) = masker().mask_value(v.clone());
         let streamed = mask_streamed(&masker(), v.to_string().as_bytes(), &sizes).unwrap();
         let streamed: Value = serde_json::from_slice(&streamed).unwrap();
