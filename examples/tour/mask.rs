@@ -44,7 +44,7 @@ pub async fn run() -> anyhow::Result<()> {
     step(format!("sensitive step, keeping top-level keys: {}", step_view.as_inner()));
 
     let (line, _) =
-        builtin.mask_text("login jane@example.com from 10.0.0.1 with AKIAIOSFODNN7EXAMPLE password=hunter2");
+        builtin.mask_text("login jane@example.com from 10.0.0.1 with AKIAIOSFODNN7EXAMPLE password=hunter2 via redis://:pw123@cache:6379");
     step(format!("log line: {}", line.as_inner()));
 
     match builtin.mask_json(br#"{"a": 1,}"#, &mut Vec::new()) {

@@ -72,7 +72,8 @@ fn text_mode_and_policy_file_with_pseudonyms() {
         .write_stdin(concat!(
             "GET / auth Bearer abcdef0123456789abcdef ip=10.0.0.1\n",
             "Authorization: Bearer short\n",
-            "retry db.password=hunter2 user=jo\n"
+            "retry db.password=hunter2 user=jo\n",
+            "connect postgres://app:s3cr3t@db:5432/orders\n"
         ))
         .assert()
         .success();
@@ -81,7 +82,8 @@ fn text_mode_and_policy_file_with_pseudonyms() {
         concat!(
             "GET / auth Bearer [REDACTED:auth_credential] ip=10.0.0.1\n",
             "Authorization: [REDACTED]\n",
-            "retry db.password=[REDACTED] user=jo\n"
+            "retry db.password=[REDACTED] user=jo\n",
+            "connect postgres://app:[REDACTED:url_credential]@db:5432/orders\n"
         )
     );
 }

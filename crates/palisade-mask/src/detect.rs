@@ -32,11 +32,14 @@ pub enum DetectorKind {
     PemPrivateKey,
     /// AWS access key ids, Google API keys, GitHub, Slack and Stripe live tokens.
     CloudKey,
+    /// The password in a URL's user information (`postgres://app:<password>@db:5432/x`): the
+    /// connection strings of databases, brokers and caches.
+    UrlCredential,
 }
 
 impl DetectorKind {
     /// All detectors.
-    pub const ALL: [DetectorKind; 8] = [
+    pub const ALL: [DetectorKind; 9] = [
         Self::Card,
         Self::Email,
         Self::UsSsn,
@@ -45,6 +48,7 @@ impl DetectorKind {
         Self::AuthCredential,
         Self::PemPrivateKey,
         Self::CloudKey,
+        Self::UrlCredential,
     ];
 
     /// The detector's name in reports and placeholders.
@@ -58,6 +62,7 @@ impl DetectorKind {
             Self::AuthCredential => "auth_credential",
             Self::PemPrivateKey => "pem_private_key",
             Self::CloudKey => "cloud_key",
+            Self::UrlCredential => "url_credential",
         }
     }
 
@@ -72,6 +77,7 @@ impl DetectorKind {
             Self::AuthCredential => "[REDACTED:auth_credential]",
             Self::PemPrivateKey => "[REDACTED:pem_private_key]",
             Self::CloudKey => "[REDACTED:cloud_key]",
+            Self::UrlCredential => "[REDACTED:url_credential]",
         }
     }
 
@@ -86,6 +92,7 @@ impl DetectorKind {
             Self::AuthCredential => "detector:auth_credential",
             Self::PemPrivateKey => "detector:pem_private_key",
             Self::CloudKey => "detector:cloud_key",
+            Self::UrlCredential => "detector:url_credential",
         }
     }
 
@@ -100,6 +107,7 @@ impl DetectorKind {
             Self::UsSsn => text.contains(&b'-') && text.iter().filter(|b| b.is_ascii_digit()).count() >= 9,
             Self::Jwt => contains(text, b"eyJ"),
             Self::PemPrivateKey => contains(text, b"-----BEGIN"),
+            Self::UrlCredential => contains(text, b"://"),
             Self::Iban | Self::AuthCredential | Self::CloudKey => true,
         }
     }
@@ -176,12 +184,21 @@ impl DetectorKind {
                 );
                 out.extend(rx.find_iter(text).map(|m| m.range()));
             }
+            Self::UrlCredential => {
+                // scheme://user:password@ — the user part has no `:`, the password may hold `:`
+                // and `@` (the last `@` before the host ends it); only the password is masked.
+                let rx = re(
+                    8,
+                    r#"(?i)(?-u:\b)[a-z][a-z0-9+.\-]{0,30}://[^\s:/?#@"'<>]{0,256}:([^\s/?#"'<>]{1,256})@"#,
+                );
+                out.extend(rx.captures_iter(text).filter_map(|c| c.get(1)).map(|m| m.range()));
+            }
         }
         out
     }
 }
 
-static REGEXES: [OnceLock<Regex>; 8] = [const { OnceLock::new() }; 8];
+static REGEXES: [OnceLock<Regex>; 9] = [const { OnceLock::new() }; 9];
 
 fn re(slot: usize, pattern: &str) -> &'static Regex {
     #[allow(clippy::expect_used)] // the patterns are constants, covered by tests
@@ -523,6 +540,26 @@ mod tests {
         assert!(hits(AuthCredential, "Bearer authentication-required").is_empty());
         assert!(hits(AuthCredential, "Basic settings").is_empty());
         assert!(hits(AuthCredential, "basic configuration").is_empty());
+    }
+
+    #[test]
+    fn url_credentials() {
+        use DetectorKind::UrlCredential;
+        assert_eq!(hits(UrlCredential, "dsn=postgres://app:s3cr3t@db:5432/x"), ["s3cr3t"]);
+        assert_eq!(hits(UrlCredential, "redis://:auth-pass@127.0.0.1:6379/0"), ["auth-pass"]);
+        assert_eq!(hits(UrlCredential, "mongodb+srv://u:p@ss:w@cluster0.example.net/db"), ["p@ss:w"]);
+        assert_eq!(hits(UrlCredential, "AMQP://guest:guest@localhost"), ["guest"]);
+        assert_eq!(hits(UrlCredential, "\"https://u:p%40x@h/\" and ftp://a:b@c"), ["p%40x", "b"]);
+        for fp in [
+            "https://example.com:8080/path",
+            "http://user@host/",
+            "see http://a.example:80 and mail x@y.example",
+            "ftp://host/a:b@c",
+            "urn:isbn:0451450523 a@b",
+            "no scheme user:pass@host",
+        ] {
+            assert!(hits(UrlCredential, fp).is_empty(), "{fp}");
+        }
     }
 
     #[test]

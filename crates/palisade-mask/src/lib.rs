@@ -3,7 +3,8 @@
 //! A [`Policy`] (serde-loadable) says what is sensitive: a whole step (every payload replaced by a
 //! placeholder), field rules by JSON path (`customer.ssn`, `items[*].card`, `**.password`),
 //! field-name patterns (case-insensitive, with a default set), and value detectors (cards,
-//! e-mail, US SSN, IBAN, JWT, Bearer/Basic credentials, PEM private keys, cloud access keys). A
+//! e-mail, US SSN, IBAN, JWT, Bearer/Basic credentials, PEM private keys, cloud access keys,
+//! passwords in connection-string URLs). A
 //! [`Masker`] compiles it and masks `serde_json::Value`s, raw JSON in one streaming pass from any
 //! `Read` to any `Write` with bounded memory ([`Masker::mask_json_stream`]; [`Masker::mask_json`]
 //! for bytes in memory), text lines and header maps, returning a [`Report`] of paths and rule
