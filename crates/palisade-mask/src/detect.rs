@@ -422,6 +422,18 @@ pub fn scan(text: &str, detectors: &[DetectorKind]) -> Vec<(Range<usize>, usize)
         all.extend(d.find(text).into_iter().map(|r| (r, i)));
     }
     if all.len() > 1 {
+        // In `scheme://user:password@host` the e-mail pattern also matches `password@host`; the
+        // URL detector's span (the password alone) is the right cut, so the e-mail match that
+        // starts where a URL password starts gives way (the password is masked either way).
+        let kind = |i: usize| detectors.get(i).copied();
+        let url_starts: Vec<usize> = all
+            .iter()
+            .filter(|(_, i)| kind(*i) == Some(DetectorKind::UrlCredential))
+            .map(|(r, _)| r.start)
+            .collect();
+        if !url_starts.is_empty() {
+            all.retain(|(r, i)| kind(*i) != Some(DetectorKind::Email) || !url_starts.contains(&r.start));
+        }
         all.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(b.0.end.cmp(&a.0.end)));
         let mut kept: Vec<(Range<usize>, usize)> = Vec::with_capacity(all.len());
         for item in all {
@@ -560,6 +572,23 @@ mod tests {
         ] {
             assert!(hits(UrlCredential, fp).is_empty(), "{fp}");
         }
+    }
+
+    #[test]
+    fn url_passwords_are_not_taken_for_e_mail_addresses() {
+        let text = "dsn postgres://app:s3cr3t@db.example.com:5432/x, owner ops@example.com";
+        let found: Vec<(&str, DetectorKind)> = scan(text, &DetectorKind::ALL)
+            .into_iter()
+            .map(|(r, i)| (&text[r], DetectorKind::ALL[i]))
+            .collect();
+        assert_eq!(
+            found,
+            [("s3cr3t", DetectorKind::UrlCredential), ("ops@example.com", DetectorKind::Email)]
+        );
+        // Without the URL detector the e-mail pattern still hides the password.
+        let email = [DetectorKind::Email];
+        let found: Vec<&str> = scan(text, &email).into_iter().map(|(r, _)| &text[r]).collect();
+        assert_eq!(found, ["s3cr3t@db.example.com", "ops@example.com"]);
     }
 
     #[test]
