@@ -185,11 +185,13 @@ impl DetectorKind {
                 out.extend(rx.find_iter(text).map(|m| m.range()));
             }
             Self::UrlCredential => {
-                // scheme://user:password@ — the user part has no `:`, the password may hold `:`
-                // and `@` (the last `@` before the host ends it); only the password is masked.
+                // scheme://user:password@ — the user part has no `:` (nor `[`/`]`, which RFC 3986
+                // keeps out of user information, so a placeholder like `[REDACTED:email]` is not
+                // read as user and password); the password may hold `:` and `@` (the last `@`
+                // before the host ends it); only the password is masked.
                 let rx = re(
                     8,
-                    r#"(?i)(?-u:\b)[a-z][a-z0-9+.\-]{0,30}://[^\s:/?#@"'<>]{0,256}:([^\s/?#"'<>]{1,256})@"#,
+                    r#"(?i)(?-u:\b)[a-z][a-z0-9+.\-]{0,30}://[^\s:/?#@"'<>\[\]]{0,256}:([^\s/?#"'<>]{1,256})@"#,
                 );
                 out.extend(rx.captures_iter(text).filter_map(|c| c.get(1)).map(|m| m.range()));
             }
@@ -569,6 +571,7 @@ mod tests {
             "ftp://host/a:b@c",
             "urn:isbn:0451450523 a@b",
             "no scheme user:pass@host",
+            "u://[REDACTED:email];;0@h",
         ] {
             assert!(hits(UrlCredential, fp).is_empty(), "{fp}");
         }

@@ -250,9 +250,9 @@ impl Masker {
     /// by a field-name pattern (`password=…`, `Authorization: …`, see [`crate::named`]); `None`
     /// when nothing was found.
     ///
-    /// Masking a named value can open a match that its original text blocked (`u://:b=ssn=x/y@h`:
-    /// once `ssn`'s value is a placeholder, the URL detector sees a password). So when named values
-    /// were found and every operator in play only redacts or removes, the masked text is masked
+    /// Masking can open a match that the original text blocked (`u://:b=ssn=x/y@h`: once
+    /// `ssn`'s value is a placeholder, the URL detector sees a password). So when something was
+    /// masked and every operator in play only redacts or removes, the masked text is masked
     /// again, at most [`MAX_PASSES`] times in all, until it no longer changes: masking twice then
     /// gives what masking once gave. The report lists what the first pass found.
     pub(crate) fn mask_line(
@@ -262,10 +262,11 @@ impl Masker {
         report: &mut dyn FnMut(ReportEntry),
     ) -> Option<String> {
         let named = named::find(text, &self.names);
-        if named.is_empty() {
-            return self.mask_detected(text, path, report);
-        }
-        let mut out = self.mask_line_once(text, named, path, report);
+        let mut out = if named.is_empty() {
+            self.mask_detected(text, path, report)?
+        } else {
+            self.mask_line_once(text, named, path, report)
+        };
         if !self.fixed_placeholders {
             return Some(out);
         }
