@@ -71,9 +71,14 @@ fn mask_streamed(m: &Masker, input: &[u8], sizes: &[usize]) -> Result<Vec<u8>, p
 }
 
 /// Whether serde_json parses `bytes` (into a `Value`: `IgnoredAny` skips strings without checking
-/// their UTF-8).
-fn serde_accepts(bytes: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(bytes).is_ok()
+/// their UTF-8); `None` for the documented exception: numbers beyond f64 (`-10E8085304`), which
+/// serde_json refuses and the JSON grammar (and the masker) allows.
+fn serde_accepts(bytes: &[u8]) -> Option<bool> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(_) => Some(true),
+        Err(e) if e.to_string().contains("number out of range") => None,
+        Err(_) => Some(false),
+    }
 }
 
 fn chunk_sizes() -> impl Strategy<Value = Vec<usize>> {
@@ -194,7 +199,9 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64), sizes in chunk_sizes()) {
         let ok = mask_streamed(&masker(), &bytes, &sizes).is_ok();
-        prop_assert_eq!(ok, serde_accepts(&bytes));
+        if let Some(expected) = serde_accepts(&bytes) {
+            prop_assert_eq!(ok, expected);
+        }
     }
 
     #[test]
@@ -205,6 +212,8 @@ proptest! {
         let i = cut.index(bytes.len());
         bytes[i] = byte;
         let ok = mask_streamed(&masker(), &bytes, &sizes).is_ok();
-        prop_assert_eq!(ok, serde_accepts(&bytes));
+        if let Some(expected) = serde_accepts(&bytes) {
+            prop_assert_eq!(ok, expected);
+        }
     }
 }
