@@ -37,6 +37,48 @@ pub enum DetectorKind {
     UrlCredential,
 }
 
+/// Writes each detector's name once and derives from it [`DetectorKind::name`], the
+/// placeholder `[REDACTED:<name>]` and the report rule `detector:<name>` (as constants: nothing
+/// is formatted per masked span).
+macro_rules! detector_names {
+    ($($kind:ident => $name:literal),* $(,)?) => {
+        impl DetectorKind {
+            /// The detector's name in reports and placeholders.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Self::$kind => $name,)*
+                }
+            }
+
+            /// The placeholder of a redacted span: `[REDACTED:<name>]`.
+            pub(crate) fn placeholder(self) -> &'static str {
+                match self {
+                    $(Self::$kind => concat!("[REDACTED:", $name, "]"),)*
+                }
+            }
+
+            /// The rule name in reports: `detector:<name>`.
+            pub(crate) fn rule(self) -> &'static str {
+                match self {
+                    $(Self::$kind => concat!("detector:", $name),)*
+                }
+            }
+        }
+    };
+}
+
+detector_names! {
+    Card => "card",
+    Email => "email",
+    UsSsn => "us_ssn",
+    Iban => "iban",
+    Jwt => "jwt",
+    AuthCredential => "auth_credential",
+    PemPrivateKey => "pem_private_key",
+    CloudKey => "cloud_key",
+    UrlCredential => "url_credential",
+}
+
 impl DetectorKind {
     /// All detectors.
     pub const ALL: [DetectorKind; 9] = [
@@ -50,51 +92,6 @@ impl DetectorKind {
         Self::CloudKey,
         Self::UrlCredential,
     ];
-
-    /// The detector's name in reports and placeholders.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Card => "card",
-            Self::Email => "email",
-            Self::UsSsn => "us_ssn",
-            Self::Iban => "iban",
-            Self::Jwt => "jwt",
-            Self::AuthCredential => "auth_credential",
-            Self::PemPrivateKey => "pem_private_key",
-            Self::CloudKey => "cloud_key",
-            Self::UrlCredential => "url_credential",
-        }
-    }
-
-    /// The placeholder of a redacted span: `[REDACTED:<name>]`.
-    pub(crate) fn placeholder(self) -> &'static str {
-        match self {
-            Self::Card => "[REDACTED:card]",
-            Self::Email => "[REDACTED:email]",
-            Self::UsSsn => "[REDACTED:us_ssn]",
-            Self::Iban => "[REDACTED:iban]",
-            Self::Jwt => "[REDACTED:jwt]",
-            Self::AuthCredential => "[REDACTED:auth_credential]",
-            Self::PemPrivateKey => "[REDACTED:pem_private_key]",
-            Self::CloudKey => "[REDACTED:cloud_key]",
-            Self::UrlCredential => "[REDACTED:url_credential]",
-        }
-    }
-
-    /// The rule name in reports: `detector:<name>`.
-    pub(crate) fn rule(self) -> &'static str {
-        match self {
-            Self::Card => "detector:card",
-            Self::Email => "detector:email",
-            Self::UsSsn => "detector:us_ssn",
-            Self::Iban => "detector:iban",
-            Self::Jwt => "detector:jwt",
-            Self::AuthCredential => "detector:auth_credential",
-            Self::PemPrivateKey => "detector:pem_private_key",
-            Self::CloudKey => "detector:cloud_key",
-            Self::UrlCredential => "detector:url_credential",
-        }
-    }
 
     /// Whether `text` passes this detector's cheap prefilter (`false`: [`DetectorKind::find`]
     /// finds nothing). Checked on bytes, so callers can skip decoding text that cannot match.
@@ -436,20 +433,24 @@ pub fn scan(text: &str, detectors: &[DetectorKind]) -> Vec<(Range<usize>, usize)
         if !url_starts.is_empty() {
             all.retain(|(r, i)| kind(*i) != Some(DetectorKind::Email) || !url_starts.contains(&r.start));
         }
-        all.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(b.0.end.cmp(&a.0.end)));
-        let mut kept: Vec<(Range<usize>, usize)> = Vec::with_capacity(all.len());
-        for item in all {
-            match kept.last_mut() {
-                Some(last) if item.0.start < last.0.end => {
-                    // Overlap: widen the kept span so nothing of either match survives.
-                    last.0.end = last.0.end.max(item.0.end);
-                }
-                _ => kept.push(item),
-            }
-        }
-        return kept;
+        return disjoint(all);
     }
     all
+}
+
+/// Orders spans (earliest start first, the longer on a tie) and merges each span that overlaps
+/// the one before into it, widened, so nothing of either survives. The merged span keeps the
+/// first one's tag.
+pub(crate) fn disjoint<T>(mut spans: Vec<(Range<usize>, T)>) -> Vec<(Range<usize>, T)> {
+    spans.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(b.0.end.cmp(&a.0.end)));
+    let mut kept: Vec<(Range<usize>, T)> = Vec::with_capacity(spans.len());
+    for item in spans {
+        match kept.last_mut() {
+            Some(last) if item.0.start < last.0.end => last.0.end = last.0.end.max(item.0.end),
+            _ => kept.push(item),
+        }
+    }
+    kept
 }
 
 #[cfg(test)]

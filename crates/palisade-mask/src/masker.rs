@@ -229,23 +229,6 @@ impl Masker {
         format!("pseu_{}", hex::encode(tag.get(..12).unwrap_or(&[])))
     }
 
-    /// Masks detected spans in `text`; `None` when nothing was detected.
-    pub(crate) fn mask_detected(
-        &self,
-        text: &str,
-        path: &mut dyn FnMut() -> String,
-        report: &mut dyn FnMut(ReportEntry),
-    ) -> Option<String> {
-        if self.detectors.is_empty() {
-            return None;
-        }
-        let spans = detect::scan(text, &self.detectors);
-        if spans.is_empty() {
-            return None;
-        }
-        Some(self.mask_spans(text, spans.into_iter().map(|(r, i)| (r, Found::Detector(i))), path, report))
-    }
-
     /// Masks text (a log line, a JSON string, a header value): detected spans, and values named
     /// by a field-name pattern (`password=…`, `Authorization: …`, see [`crate::named`]); `None`
     /// when nothing was found.
@@ -261,57 +244,38 @@ impl Masker {
         path: &mut dyn FnMut() -> String,
         report: &mut dyn FnMut(ReportEntry),
     ) -> Option<String> {
-        let named = named::find(text, &self.names);
-        let mut out = if named.is_empty() {
-            self.mask_detected(text, path, report)?
-        } else {
-            self.mask_line_once(text, named, path, report)
-        };
-        if !self.fixed_placeholders {
-            return Some(out);
-        }
-        let mut quiet_path = String::new;
-        for _ in 1..MAX_PASSES {
-            let named = named::find(&out, &self.names);
-            let again = if named.is_empty() {
-                self.mask_detected(&out, &mut quiet_path, &mut |_| {})
-            } else {
-                Some(self.mask_line_once(&out, named, &mut quiet_path, &mut |_| {}))
-            };
-            match again {
-                Some(next) if next != out => out = next,
-                _ => break,
+        let mut out = self.mask_once(text, path, report)?;
+        if self.fixed_placeholders {
+            for _ in 1..MAX_PASSES {
+                match self.mask_once(&out, &mut String::new, &mut |_| {}) {
+                    Some(next) if next != out => out = next,
+                    _ => break,
+                }
             }
         }
         Some(out)
     }
 
-    /// One pass of [`Masker::mask_line`] over `text`, whose named values are `named`.
-    fn mask_line_once(
+    /// One pass of [`Masker::mask_line`]; `None` when nothing was found.
+    fn mask_once(
         &self,
         text: &str,
-        named: Vec<(Range<usize>, usize)>,
         path: &mut dyn FnMut() -> String,
         report: &mut dyn FnMut(ReportEntry),
-    ) -> String {
-        let mut spans: Vec<(Range<usize>, Found)> =
-            named.into_iter().map(|(r, i)| (r, Found::Name(i))).collect();
-        if !self.detectors.is_empty() {
-            spans.extend(
-                detect::scan(text, &self.detectors).into_iter().map(|(r, i)| (r, Found::Detector(i))),
-            );
+    ) -> Option<String> {
+        let named = named::find(text, &self.names);
+        let detected = detect::scan(text, &self.detectors);
+        if named.is_empty() && detected.is_empty() {
+            return None;
         }
-        // Earliest start first (the longer span on a tie); overlapping spans merge into the
-        // first one, widened, so nothing of either survives.
-        spans.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(b.0.end.cmp(&a.0.end)));
-        let mut merged: Vec<(Range<usize>, Found)> = Vec::with_capacity(spans.len());
-        for (range, found) in spans {
-            match merged.last_mut() {
-                Some(last) if range.start < last.0.end => last.0.end = last.0.end.max(range.end),
-                _ => merged.push((range, found)),
-            }
-        }
-        self.mask_spans(text, merged.into_iter(), path, report)
+        let detected = detected.into_iter().map(|(r, i)| (r, Found::Detector(i)));
+        Some(if named.is_empty() {
+            // `scan`'s spans are already in order and disjoint.
+            self.mask_spans(text, detected, path, report)
+        } else {
+            let spans = named.into_iter().map(|(r, i)| (r, Found::Name(i))).chain(detected).collect();
+            self.mask_spans(text, detect::disjoint(spans).into_iter(), path, report)
+        })
     }
 
     /// Replaces each span (in order, not overlapping) with its operator's output.
